@@ -1,0 +1,43 @@
+/**
+ * Errors of the whole stack: one base class, a stable `code` per failure, one line of
+ * documentation per code.
+ *
+ * @remarks
+ * Callers branch on `error.code`, never on `instanceof` (two copies of the package, say a browser
+ * bundle and Node, break `instanceof`) and never on the message text.
+ */
+
+/** Every error code the stack produces, with one sentence of documentation each. */
+export const ERROR_DOCS = {
+  ERR_INVALID_ARG: 'An argument or option has the wrong type or an out-of-range value (programmer misuse).',
+  ERR_INVALID_STATE: 'The object is not in a state that allows this call (programmer misuse).',
+  ERR_ABORTED: 'The operation was aborted through its AbortSignal.',
+  CSTA_ERR_PARSE: 'The CSTA body is not well-formed XML (truncated, mismatched tags, several roots, bad characters).',
+  CSTA_ERR_ENCODING: 'The CSTA body is not valid UTF-8, or declares an encoding the codec does not read.',
+  CSTA_ERR_DOCTYPE: 'The CSTA body carries a DOCTYPE or an entity declaration; both are refused (entity expansion, external entities).',
+  CSTA_ERR_LIMIT: 'The CSTA body exceeds a documented limit (bytes, depth, elements, attributes, text length).',
+  CSTA_ERR_INVALID: 'The CSTA body is well-formed XML but does not fit the ECMA-323 model (missing mandatory element, bad value).',
+  CSTA_ERR_SERIALIZE: 'A CSTA message given to serializeCsta does not fit the ECMA-323 model (unknown type, missing field, bad value).',
+} as const;
+
+/** A stable error code; see {@link ERROR_DOCS}. */
+export type ErrorCode = keyof typeof ERROR_DOCS;
+
+/** Base class of every error the stack throws, rejects with or returns. */
+export class UaCstaError extends Error {
+  override readonly name: string = 'UaCstaError';
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** True when `e` is an error of this stack (checks `code`, so it works across package copies). */
+export function isUaCstaError(e: unknown): e is UaCstaError {
+  return (
+    e instanceof Error &&
+    typeof (e as { code?: unknown }).code === 'string' &&
+    (e as { code: string }).code in ERROR_DOCS
+  );
+}
