@@ -18,6 +18,11 @@ export const ERROR_DOCS = {
   CSTA_ERR_LIMIT: 'The CSTA body exceeds a documented limit (bytes, depth, elements, attributes, text length).',
   CSTA_ERR_INVALID: 'The CSTA body is well-formed XML but does not fit the ECMA-323 model (missing mandatory element, bad value).',
   CSTA_ERR_SERIALIZE: 'A CSTA message given to serializeCsta does not fit the ECMA-323 model (unknown type, missing field, bad value).',
+  SIP_ERR_PARSE: 'A SIP message cannot be read (no start line, no usable Via, broken framing); no response can be built, so it is dropped and traced.',
+  SIP_ERR_SEMANTIC: 'A SIP message is readable but breaks RFC 3261 rules (missing or duplicate header, CSeq, Max-Forwards, Content-Length, version); for a request, `status` and `reasonPhrase` give the response to send, a response is dropped.',
+  SIP_ERR_LIMIT: 'A SIP message exceeds a documented limit (message, header section or body bytes, header count); `limit` names it; a stream transport closes the connection.',
+  SIP_ERR_TIMEOUT: 'A SIP transaction timed out (Timer B or F with no final response, Timer H with no ACK); `status` is 408, `timer` names the RFC 3261 timer.',
+  SIP_ERR_TRANSPORT: 'The transport could not send a SIP message (RFC 3261 §17.1.4, §17.2.4); `status` is 503 and `cause` keeps the transport error.',
 } as const;
 
 /** A stable error code; see {@link ERROR_DOCS}. */
@@ -38,6 +43,6 @@ export function isUaCstaError(e: unknown): e is UaCstaError {
   return (
     e instanceof Error &&
     typeof (e as { code?: unknown }).code === 'string' &&
-    (e as { code: string }).code in ERROR_DOCS
+    (e as unknown as { code: string }).code in ERROR_DOCS
   );
 }

@@ -25,3 +25,29 @@ export interface CstaLimits {
   readonly maxXmlElements: number;
   readonly maxXmlAttributes: number;
 }
+
+/**
+ * Limits of the SIP message layer (`src/sip/message/`) and of the stream framer.
+ *
+ * @remarks
+ * Counted in bytes and in items (STYLE §7). Over a limit, a datagram is dropped and a stream
+ * connection is closed (`SIP_ERR_LIMIT`).
+ */
+export const SIP_LIMITS = {
+  /** Largest whole message (start line, headers and body) in bytes: the largest UDP payload. */
+  maxMessageBytes: 65_535,
+  /** Largest header section (start line, header lines and the empty line) in bytes. */
+  maxHeaderSectionBytes: 16_384,
+  /** Most header lines in one message (a folded header counts once). */
+  maxHeaderCount: 128,
+  /** Largest body in bytes; on a stream it is checked against Content-Length before buffering. */
+  maxBodyBytes: 65_536,
+} as const;
+
+/** The shape of {@link SIP_LIMITS}, for options that override some of them. */
+export interface SipLimits {
+  readonly maxMessageBytes: number;
+  readonly maxHeaderSectionBytes: number;
+  readonly maxHeaderCount: number;
+  readonly maxBodyBytes: number;
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * The `uacsta` command: argument parsing, command dispatch, exit codes. The only module that
+ * reads `process.argv` or calls `process.exit`.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { runDecode, DECODE_HELP } from './commands/decode.js';
+import { runEncode, ENCODE_HELP } from './commands/encode.js';
+import { EXIT, type CliIo } from './io.js';
+
+const COMMANDS: Readonly<Record<string, { run: (a: readonly string[], io: CliIo) => Promise<number>; help: string; summary: string }>> = {
+  decode: { run: runDecode, help: DECODE_HELP, summary: 'CSTA XML → typed JSON' },
+  encode: { run: runEncode, help: ENCODE_HELP, summary: 'typed JSON → CSTA XML (choose the edition)' },
+};
+
+function mainHelp(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `Usage: uacsta COMMAND [options]
+
+Control and observe SIP phones with CSTA (ECMA-269/ECMA-323 over SIP, ECMA TR/87 uaCSTA).
+
+Commands:
+${lines.join('\n')}
+
+Options:
+  -h, --help     this text (uacsta COMMAND --help for a command)
+  -v, --version  the package version
+
+Exit codes: 0 success; 1 protocol failure (bad input, the peer said no, timeout);
+2 usage error.
+`;
+}
+
+/** The package version, read from the package's own package.json (not the working directory). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'uacsta' && pkg.version) return pkg.version;
+    } catch {
+      // not here; try the parent folder
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+/** Runs the CLI with the given arguments; resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    io.stdout(mainHelp());
+    return first === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (first === '-v' || first === '--version') {
+    io.stdout(packageVersion() + '\n');
+    return EXIT.ok;
+  }
+  const command = COMMANDS[first];
+  if (command === undefined) {
+    io.stderr(`uacsta: unknown command '${first}'; expected one of ${Object.keys(COMMANDS).join(', ')}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    const err = e as { code?: unknown; message?: unknown };
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`uacsta ${first}: ${String(err.message)}\n`);
+      return EXIT.usage;
+    }
+    if (typeof err.code === 'string' && (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'EACCES')) {
+      io.stderr(`uacsta ${first}: cannot read input: ${String(err.message)}\n`);
+      return EXIT.usage;
+    }
+    throw e;
+  }
+}
+
+async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const c of process.stdin) chunks.push(c as Uint8Array);
+  return Buffer.concat(chunks);
+}
+
+/** The process-facing I/O. */
+export const processIo: CliIo = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  readInput: (path) => (path === '-' ? readStdin() : readFile(path)),
+};
+
+function isMain(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  runCli(process.argv.slice(2), processIo).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`uacsta: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(70);
+    },
+  );
+}

@@ -1,0 +1,462 @@
+/**
+ * The transaction layer: creates the four kinds of transaction, matches every incoming message
+ * to one, and hands the rest to the transaction user (the UA core).
+ *
+ * @remarks
+ * RFC 3261 §17.1.3 (matching responses to client transactions), §17.2.3 (matching requests to
+ * server transactions, with the RFC 2543 fallback), §8.2.2.2 (merged requests), §18.1.2 (stray
+ * responses go to the core); RFC 6026 (2xx to INVITE and the Accepted state).
+ *
+ * Client transactions are keyed by branch and CSeq method, and a response must also carry the
+ * transaction's CSeq number: npm `sip` ignored that number, so an INFO that reused a branch got
+ * the previous INFO's CSTA response (research/libfit.md §1.6). All timers of the layer share one
+ * timer of the injected clock through a {@link TimerQueue}; a lingering transaction keeps only its
+ * key, the serialized last message and one queue entry (research/performance.md).
+ */
+
+import { UaCstaError } from '../../errors.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { BRANCH_MAGIC_COOKIE, createIdGenerator, type IdGenerator } from '../../util/ids.js';
+import { createTimerQueue, type TimerQueue } from '../../util/timer-queue.js';
+import type { SipMessage, SipRequest, SipResponse, Via } from '../message/types.js';
+import { buildResponse, formatVia } from './build.js';
+import { ClientInviteTransaction } from './client-invite.js';
+import { ClientNonInviteTransaction } from './client-non-invite.js';
+import { ServerInviteTransaction } from './server-invite.js';
+import { ServerNonInviteTransaction } from './server-non-invite.js';
+import { resolveTimers, type TimerOptions, type TimerSets } from './timers.js';
+import type {
+  ClientTransactionUser,
+  SendFn,
+  SerializeFn,
+  ServerTransactionUser,
+  TransactionEnvironment,
+  TransactionError,
+  TransactionTraceEvent,
+} from './transaction.js';
+
+/** A client transaction of either kind. */
+export type ClientTransaction<T = unknown> =
+  ClientInviteTransaction<T> | ClientNonInviteTransaction<T>;
+
+/** A server transaction of either kind; the TU answers with `respond(response)`. */
+export type ServerTransaction<T = unknown> =
+  ServerInviteTransaction<T> | ServerNonInviteTransaction<T>;
+
+/**
+ * The transaction user of the layer: the UA core, for everything that is not a response to a
+ * request it sent (those go to the {@link ClientTransactionUser} given to `sendRequest`).
+ *
+ * @remarks
+ * The layer catches and traces an exception thrown by any of these; it never breaks the layer.
+ */
+export interface TransactionUser<T> {
+  /**
+   * A new request, with the server transaction that answers it. Retransmissions, merged
+   * requests (answered 482 by the layer) and ACKs never arrive here.
+   */
+  onRequest(request: SipRequest, transaction: ServerTransaction<T>): void;
+  /**
+   * An ACK for the UA core: the ACK for a 2xx, which is its own transaction and matches none
+   * (RFC 3261 §17.2.3), or an ACK matched to an INVITE server transaction in Accepted (RFC 6026
+   * §7.1).
+   */
+  onAck(ack: SipRequest, source: T, reliable: boolean): void;
+  /**
+   * A response that matches no client transaction (RFC 3261 §18.1.2): typically a 2xx to INVITE
+   * retransmitted after Timer M, which the UA core acknowledges again (RFC 3261 §13.2.2.4).
+   */
+  onStrayResponse(response: SipResponse, source: T): void;
+  /**
+   * A server transaction failed after its request was handed over: Timer H (no ACK for a
+   * non-2xx final response, `SIP_ERR_TIMEOUT`) or a transport error (`SIP_ERR_TRANSPORT`).
+   */
+  onServerError(transaction: ServerTransaction<T>, error: TransactionError): void;
+}
+
+/** Options of {@link TransactionLayer}. */
+export interface TransactionLayerOptions<T> {
+  /** Passes a serialized message to the transport; throws when it cannot. */
+  readonly send: SendFn<T>;
+  /** Serializes a message; called once per message sent (retransmissions resend the bytes). */
+  readonly serialize: SerializeFn;
+  /** Receives new requests, ACKs for the core, stray responses and server-side failures. */
+  readonly user: TransactionUser<T>;
+  /**
+   * Time for every transaction timer, multiplexed onto one timer of this clock.
+   * @defaultValue `systemClock`
+   */
+  readonly clock?: Clock;
+  /** T1, T2, T4 and the 100 (Trying) delay; see {@link TimerOptions}. */
+  readonly timers?: TimerOptions;
+  /**
+   * Makes the To tag of the 482 the layer sends to a merged request.
+   * @defaultValue `createIdGenerator()`
+   */
+  readonly ids?: IdGenerator;
+  /** Sees dropped input and exceptions thrown by transaction users. */
+  readonly trace?: (event: TransactionTraceEvent) => void;
+}
+
+/**
+ * What {@link TransactionLayer.receive} did with a message:
+ * - `'request'`: a new request, passed to `onRequest` with its server transaction;
+ * - `'retransmission'`: a retransmitted request, absorbed (the last response, if any, resent);
+ * - `'merged'`: a merged request (RFC 3261 §8.2.2.2), answered 482 by the layer;
+ * - `'ack'`: an ACK passed to `onAck`;
+ * - `'response'`: a response passed to its client transaction's TU;
+ * - `'absorbed'`: a message matched to a transaction that consumed it (ACK to a non-2xx,
+ *   response retransmission);
+ * - `'stray'`: a response that matches no transaction, passed to `onStrayResponse`;
+ * - `'dropped'`: unusable or arriving after `close()`; traced.
+ */
+export type ReceiveOutcome =
+  'request' | 'retransmission' | 'merged' | 'ack' | 'response' | 'absorbed' | 'stray' | 'dropped';
+
+/**
+ * State of a {@link TransactionLayer}.
+ *
+ * ```text
+ *   Open ──close()──▶ Closed
+ * ```
+ */
+export type TransactionLayerState = 'Open' | 'Closed';
+
+const SEP = '\u0000';
+
+/** sent-by of a Via, compared as RFC 3261 §17.2.3 asks: host case-insensitively, port as given. */
+function sentBy(via: Via): string {
+  return `${via.host.toLowerCase()}:${via.port ?? ''}`;
+}
+
+/** The To tag of a message, `''` when there is none. */
+function toTag(message: SipMessage): string {
+  return message.to.params['tag'] ?? '';
+}
+
+/**
+ * The key of the server transaction a request belongs to (RFC 3261 §17.2.3). `method` is the
+ * request's, or `'INVITE'` for an ACK or a CANCEL being matched to its INVITE.
+ *
+ * @remarks
+ * With the magic cookie: branch, sent-by and method. Without it (RFC 2543 peers): Request-URI,
+ * To tag (`withToTag`), From tag, Call-ID, CSeq and the top Via.
+ */
+function serverKey(
+  request: SipRequest,
+  top: Via,
+  branch: string | undefined,
+  method: string,
+  withToTag: string,
+): string {
+  if (branch !== undefined && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
+    return branch + SEP + sentBy(top) + SEP + method;
+  }
+  return [
+    'rfc2543',
+    request.uri,
+    withToTag,
+    request.from.params['tag'] ?? '',
+    request.callId,
+    String(request.cseq.seq),
+    method,
+    formatVia(top),
+  ].join(SEP);
+}
+
+/** The key of RFC 3261 §8.2.2.2: From tag, Call-ID and CSeq. */
+function mergeKey(request: SipRequest): string {
+  return (
+    (request.from.params['tag'] ?? '') +
+    SEP +
+    request.callId +
+    SEP +
+    request.cseq.seq +
+    SEP +
+    request.cseq.method
+  );
+}
+
+/**
+ * The RFC 3261 §17 transaction layer of one SIP element.
+ *
+ * @typeParam T - the transport's address type; the layer only passes it back to `send`
+ *
+ * @example
+ * const layer = new TransactionLayer<Peer>({ send, serialize, user: core, clock });
+ * const tx = layer.sendRequest(info, peer, false, {
+ *   onResponse: (r) => …, onTimeout: (e) => …, onTransportError: (e) => …,
+ * });
+ * transport.onMessage = (message, source, reliable) => layer.receive(message, source, reliable);
+ */
+export class TransactionLayer<T = unknown> {
+  private readonly clients = new Map<string, ClientTransaction<T>>();
+  private readonly servers = new Map<string, ServerTransaction<T>>();
+  private readonly merges = new Map<string, ServerTransaction<T>>();
+  private readonly queue: TimerQueue;
+  private readonly env: TransactionEnvironment<T>;
+  private readonly timerSets: TimerSets;
+  private readonly user: TransactionUser<T>;
+  private readonly ids: IdGenerator;
+  private readonly serverUser: ServerTransactionUser<ServerTransaction<T>>;
+  private current: TransactionLayerState = 'Open';
+
+  /** @throws `ERR_INVALID_ARG` for a missing callback or a bad timer value. */
+  constructor(options: TransactionLayerOptions<T>) {
+    if (typeof options.send !== 'function')
+      throw new UaCstaError('ERR_INVALID_ARG', 'send must be a function');
+    if (typeof options.serialize !== 'function')
+      throw new UaCstaError('ERR_INVALID_ARG', 'serialize must be a function');
+    if (typeof options.user !== 'object' || options.user === null)
+      throw new UaCstaError('ERR_INVALID_ARG', 'user must be an object');
+    this.timerSets = resolveTimers(options.timers);
+    this.queue = createTimerQueue(options.clock ?? systemClock);
+    this.user = options.user;
+    this.ids = options.ids ?? createIdGenerator();
+    const trace = options.trace;
+    this.env = {
+      clock: this.queue,
+      send: options.send,
+      serialize: options.serialize,
+      trace: trace === undefined ? () => {} : trace,
+    };
+    this.serverUser = {
+      onError: (tx, error) => this.guard(() => this.user.onServerError(tx, error)),
+    };
+  }
+
+  /** `'Open'` until {@link TransactionLayer.close}. */
+  get state(): TransactionLayerState {
+    return this.current;
+  }
+
+  /**
+   * Sends a request in a new client transaction (RFC 3261 §17.1) and returns it.
+   *
+   * @remarks
+   * The request's top Via must carry a branch that starts with `z9hG4bK` (make it with
+   * `IdGenerator.branch()`), unique among the layer's live client transactions. An ACK is never
+   * sent this way: the INVITE client transaction builds the ACK to a non-2xx response, and the
+   * UA core sends the ACK to a 2xx straight to the transport (RFC 3261 §13.2.2.4).
+   *
+   * @param target - the next hop, passed back to `send` untouched
+   * @param reliable - whether that transport is reliable (no retransmissions; Timers D and K zero)
+   * @throws `ERR_INVALID_ARG` for an ACK, a missing or non-RFC 3261 branch, a CSeq method that is
+   * not the request's, or a branch in use; `ERR_INVALID_STATE` after `close()`.
+   */
+  sendRequest(
+    request: SipRequest,
+    target: T,
+    reliable: boolean,
+    user: ClientTransactionUser,
+  ): ClientTransaction<T> {
+    if (this.current === 'Closed')
+      throw new UaCstaError('ERR_INVALID_STATE', 'the transaction layer is closed');
+    const method = request.method;
+    if (method === 'ACK') {
+      throw new UaCstaError(
+        'ERR_INVALID_ARG',
+        'an ACK has no client transaction; the UA core sends the ACK to a 2xx itself',
+      );
+    }
+    const branch = request.via[0]?.branch;
+    if (
+      branch === undefined ||
+      !branch.startsWith(BRANCH_MAGIC_COOKIE) ||
+      branch.length <= BRANCH_MAGIC_COOKIE.length
+    ) {
+      throw new UaCstaError(
+        'ERR_INVALID_ARG',
+        `the top Via needs a branch starting with ${BRANCH_MAGIC_COOKIE}; got ${String(branch)}`,
+      );
+    }
+    if (request.cseq.method !== method) {
+      throw new UaCstaError(
+        'ERR_INVALID_ARG',
+        `CSeq method ${request.cseq.method} is not the request method ${method}`,
+      );
+    }
+    const key = branch + SEP + method;
+    if (this.clients.has(key)) {
+      throw new UaCstaError(
+        'ERR_INVALID_ARG',
+        `branch ${branch} is in use by a live ${method} client transaction`,
+      );
+    }
+    const options = {
+      env: this.env,
+      target,
+      reliable,
+      timers: reliable ? this.timerSets.reliable : this.timerSets.unreliable,
+      request,
+      user,
+      onTerminated: () => {
+        if (this.clients.get(key) === tx) this.clients.delete(key);
+      },
+    };
+    const tx: ClientTransaction<T> =
+      method === 'INVITE'
+        ? new ClientInviteTransaction<T>(options)
+        : new ClientNonInviteTransaction<T>(options);
+    this.clients.set(key, tx);
+    tx.start();
+    return tx;
+  }
+
+  /**
+   * Passes a message from the transport to the transaction it belongs to, or to the TU.
+   *
+   * @param source - where it came from; a new server transaction sends its responses there
+   * @param reliable - whether it came over a reliable transport
+   */
+  receive(message: SipMessage, source: T, reliable: boolean): ReceiveOutcome {
+    if (this.current === 'Closed') return this.drop('the transaction layer is closed', message);
+    return message.kind === 'request'
+      ? this.receiveRequest(message, source, reliable)
+      : this.receiveResponse(message, source);
+  }
+
+  /**
+   * The INVITE server transaction a CANCEL refers to (RFC 3261 §9.2: the matching rules of
+   * §17.2.3 with the method ignored), if it is still live.
+   */
+  findInviteForCancel(cancel: SipRequest): ServerInviteTransaction<T> | undefined {
+    const top = cancel.via[0];
+    if (top === undefined) return undefined;
+    const tx = this.servers.get(serverKey(cancel, top, top.branch, 'INVITE', toTag(cancel)));
+    return tx instanceof ServerInviteTransaction ? tx : undefined;
+  }
+
+  /** Live transactions and pending timers; for tests, metrics and leak checks. */
+  stats(): { readonly client: number; readonly server: number; readonly timers: number } {
+    return { client: this.clients.size, server: this.servers.size, timers: this.queue.size() };
+  }
+
+  /**
+   * Ends every transaction without telling its TU, cancels every timer, and drops all later
+   * input. Idempotent.
+   */
+  close(): void {
+    if (this.current === 'Closed') return;
+    this.current = 'Closed';
+    for (const tx of [...this.clients.values()]) tx.destroy();
+    for (const tx of [...this.servers.values()]) tx.destroy();
+    this.clients.clear();
+    this.servers.clear();
+    this.merges.clear();
+    this.queue.clear();
+  }
+
+  private receiveResponse(response: SipResponse, source: T): ReceiveOutcome {
+    const top = response.via[0];
+    if (top === undefined) return this.drop('response without a Via', response);
+    const branch = top.branch;
+    // §17.1.3: the branch of the top Via and the CSeq method select the transaction.
+    const tx =
+      branch === undefined ? undefined : this.clients.get(branch + SEP + response.cseq.method);
+    if (tx === undefined) {
+      this.guard(() => this.user.onStrayResponse(response, source));
+      return 'stray';
+    }
+    // Beyond §17.1.3: the CSeq number must be the request's too, so a response to an earlier
+    // request that reused the branch is never taken for this one (libfit.md §1.6).
+    if (response.cseq.seq !== tx.cseq)
+      return this.drop(`CSeq ${response.cseq.seq} is not the transaction's ${tx.cseq}`, response);
+    return tx.receiveResponse(response) ? 'response' : 'absorbed';
+  }
+
+  private receiveRequest(request: SipRequest, source: T, reliable: boolean): ReceiveOutcome {
+    const top = request.via[0];
+    if (top === undefined) return this.drop('request without a Via', request);
+    const branch = top.branch;
+    if (request.method === 'ACK') return this.receiveAck(request, top, branch, source, reliable);
+
+    const key = serverKey(request, top, branch, request.method, toTag(request));
+    const existing = this.servers.get(key);
+    if (existing !== undefined) {
+      existing.receiveRetransmission();
+      return 'retransmission';
+    }
+
+    // §8.2.2.2: "If the request has no tag in the To header field, the UAS core MUST check the
+    // request against ongoing transactions. If the From tag, Call-ID, and CSeq exactly match
+    // those associated with an ongoing transaction, but the request does not match that
+    // transaction (based on the matching rules in Section 17.2.3), the UAS core SHOULD generate
+    // a 482 (Loop Detected) response and pass it to the server transaction."
+    const merge = toTag(request) === '' ? mergeKey(request) : undefined;
+    const merged = merge !== undefined && this.merges.has(merge);
+    const tx = this.createServer(request, key, merged ? undefined : merge, source, reliable);
+    if (merged) {
+      tx.respond(buildResponse(request, 482, 'Loop Detected', this.ids.tag()));
+      return 'merged';
+    }
+    this.guard(() => this.user.onRequest(request, tx));
+    return 'request';
+  }
+
+  private receiveAck(
+    ack: SipRequest,
+    top: Via,
+    branch: string | undefined,
+    source: T,
+    reliable: boolean,
+  ): ReceiveOutcome {
+    let tx: ServerTransaction<T> | undefined;
+    if (branch !== undefined && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
+      tx = this.servers.get(serverKey(ack, top, branch, 'INVITE', ''));
+    } else {
+      // §17.2.3, RFC 2543: "the To tag of the ACK matches the To tag of the response sent by
+      // the server transaction". The INVITE had no To tag (initial) or the same one (re-INVITE).
+      const initial = this.servers.get(serverKey(ack, top, branch, 'INVITE', ''));
+      tx =
+        initial instanceof ServerInviteTransaction && initial.responseToTag === ack.to.params['tag']
+          ? initial
+          : this.servers.get(serverKey(ack, top, branch, 'INVITE', toTag(ack)));
+    }
+    if (tx instanceof ServerInviteTransaction && tx.receiveAck() === 'absorbed') return 'absorbed';
+    this.guard(() => this.user.onAck(ack, source, reliable));
+    return 'ack';
+  }
+
+  private createServer(
+    request: SipRequest,
+    key: string,
+    merge: string | undefined,
+    source: T,
+    reliable: boolean,
+  ): ServerTransaction<T> {
+    const options = {
+      env: this.env,
+      target: source,
+      reliable,
+      timers: reliable ? this.timerSets.reliable : this.timerSets.unreliable,
+      request,
+      user: this.serverUser,
+      onTerminated: () => {
+        if (this.servers.get(key) === tx) this.servers.delete(key);
+        if (merge !== undefined && this.merges.get(merge) === tx) this.merges.delete(merge);
+      },
+    };
+    const tx: ServerTransaction<T> =
+      request.method === 'INVITE'
+        ? new ServerInviteTransaction<T>(options)
+        : new ServerNonInviteTransaction<T>(options);
+    this.servers.set(key, tx);
+    if (merge !== undefined) this.merges.set(merge, tx);
+    tx.start();
+    return tx;
+  }
+
+  private drop(reason: string, message: SipMessage): 'dropped' {
+    this.env.trace({ type: 'dropped', reason, message });
+    return 'dropped';
+  }
+
+  private guard(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.env.trace({ type: 'user-error', error });
+    }
+  }
+}
