@@ -118,3 +118,28 @@ describe('architecture', () => {
     expect(bad).toEqual([]);
   });
 });
+
+describe('browser entry', () => {
+  it('reaches no node:* import, Buffer or process from src/browser.ts', () => {
+    const byPath = new Map(sources.map((s) => [s.path.replace(/\.ts$/, ''), s]));
+    const seen = new Set<string>();
+    const queue = ['browser'];
+    const bad: string[] = [];
+    while (queue.length > 0) {
+      const p = queue.pop()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const f = byPath.get(p);
+      if (f === undefined) continue;
+      for (const i of f.imports) {
+        if (isNode(i)) bad.push(`${f.path} imports ${i}`);
+        else if (!i.startsWith('.') && !/^[a-z@]/.test(i.split('/')[0] ?? '')) continue;
+        const local = i.replace(/\.js$/, '');
+        if (byPath.has(local)) queue.push(local);
+      }
+      if (/\b(Buffer|process)\./.test(f.text.replace(/^\s*(\*|\/\/).*$/gm, ''))) bad.push(`${f.path} mentions Buffer or process`);
+    }
+    expect(seen.size).toBeGreaterThan(5);
+    expect(bad).toEqual([]);
+  });
+});

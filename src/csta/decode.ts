@@ -11,6 +11,7 @@
 import type { XmlElement } from './xml/read.js';
 import type { FieldDef, TypeDef } from './model/schema-types.js';
 import { SCHEMA } from './model/schema.js';
+import { escapeAttr } from './xml/write.js';
 
 /** Something the decoder ignored or kept although the schema does not allow it. */
 export interface CstaWarning {
@@ -187,7 +188,7 @@ export function decodeValue(el: XmlElement, typeRef: string, ctx: DecodeContext,
       leafOnly(el, ctx, path);
       return el.text.trim();
     case '$raw':
-      return ctx.source.slice(el.innerStart, el.innerEnd);
+      return rawContent(el, ctx);
     case '$empty':
       if (el.children.length > 0 || !isBlank(el.text)) {
         warn(ctx, 'CSTA_WARN_SHAPE', path, `content of the empty element <${el.name}> ignored`);
@@ -251,7 +252,7 @@ function decodeComplex(
     case 'text':
       return decodeText(el, def.a, ctx, path);
     case 'raw':
-      return ctx.source.slice(el.innerStart, el.innerEnd);
+      return rawContent(el, ctx);
     case 'empty':
       return true;
     case 'conn':
@@ -392,6 +393,47 @@ function leafOnly(el: XmlElement, ctx: DecodeContext, path: string): void {
   if (el.children.length > 0) {
     warn(ctx, 'CSTA_WARN_SHAPE', path, `child elements of <${el.name}> ignored: it holds a value`);
   }
+}
+
+/**
+ * The inner XML of an element, byte for byte as received, made self-contained: a prefix that the
+ * fragment uses but an ancestor declared (`xmlns:lcs` on the root) is declared again on the
+ * fragment's top element, so that the fragment stays well-formed wherever it is written back.
+ */
+function rawContent(el: XmlElement, ctx: DecodeContext): string {
+  const src = ctx.source;
+  let out = '';
+  let pos = el.innerStart;
+  for (const top of el.children) {
+    const missing = undeclaredPrefixes(top);
+    if (missing.size === 0) continue;
+    const nameEnd = top.start + 1 + (top.prefix === '' ? 0 : top.prefix.length + 1) + top.name.length;
+    out += src.slice(pos, nameEnd);
+    for (const [p, uri] of missing) out += ` xmlns:${p}="${escapeAttr(uri)}"`;
+    pos = nameEnd;
+  }
+  return out + src.slice(pos, el.innerEnd);
+}
+
+/** Prefixes used in a subtree (elements and attributes) and not declared inside it, with their URIs. */
+function undeclaredPrefixes(top: XmlElement): Map<string, string> {
+  const missing = new Map<string, string>();
+  const stack: { el: XmlElement; declared: ReadonlySet<string> }[] = [{ el: top, declared: new Set() }];
+  while (stack.length > 0) {
+    const { el, declared: outer } = stack.pop()!;
+    let declared = outer;
+    if (el.nsDecls.size > 0) {
+      const d = new Set(outer);
+      for (const p of el.nsDecls.keys()) d.add(p);
+      declared = d;
+    }
+    if (el.prefix !== '' && !declared.has(el.prefix) && el.ns !== undefined) missing.set(el.prefix, el.ns);
+    for (const a of el.attrs) {
+      if (a.prefix !== '' && a.prefix !== 'xml' && !declared.has(a.prefix) && a.ns !== undefined) missing.set(a.prefix, a.ns);
+    }
+    for (const c of el.children) stack.push({ el: c, declared });
+  }
+  return missing;
 }
 
 function clip(s: string): string {

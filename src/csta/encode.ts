@@ -10,6 +10,7 @@
 import type { FieldDef } from './model/schema-types.js';
 import { SCHEMA } from './model/schema.js';
 import { escapeAttr, escapeText } from './xml/write.js';
+import { readXml } from './xml/read.js';
 import { UaCstaError } from '../errors.js';
 
 /** Settings of one encode run. */
@@ -147,8 +148,7 @@ export function encodeElement(
       if (typeof v !== 'string') fail(path, `a string is expected, found ${typeof v}`);
       return v === '' ? `<${name}/>` : `<${name}>${escapeText(v)}</${name}>`;
     case '$raw':
-      if (typeof v !== 'string') fail(path, `raw XML (a string) is expected, found ${typeof v}`);
-      return v === '' ? `<${name}/>` : `<${name}>${v}</${name}>`;
+      return encodeRaw(name, v, path);
     case '$int':
       if (typeof v !== 'number' || !Number.isSafeInteger(v)) fail(path, `an integer is expected, found ${String(v)}`);
       return `<${name}>${v}</${name}>`;
@@ -174,8 +174,7 @@ export function encodeElement(
     case 'text':
       return encodeText(name, v, def.a, path);
     case 'raw':
-      if (typeof v !== 'string') fail(path, `raw XML (a string) is expected, found ${typeof v}`);
-      return v === '' ? `<${name}/>` : `<${name}>${v}</${name}>`;
+      return encodeRaw(name, v, path);
     case 'empty':
       if (v !== true) fail(path, `true is expected for an empty element, found ${String(v)}`);
       return `<${name}/>`;
@@ -219,4 +218,17 @@ function encodeText(name: string, v: unknown, attrs: readonly FieldDef[], path: 
   }
   const text = v['value'] as string;
   return text === '' ? `${open}/>` : `${open}>${escapeText(text)}</${name}>`;
+}
+
+/**
+ * Writes raw XML content (`privateData/private` and the like) unchanged, after checking that it
+ * is a self-contained well-formed fragment: raw text is the one place where the caller writes
+ * markup, so it must not be able to close the element or inject siblings.
+ */
+function encodeRaw(name: string, v: unknown, path: string): string {
+  if (typeof v !== 'string') fail(path, `raw XML (a string) is expected, found ${typeof v}`);
+  if (v === '') return `<${name}/>`;
+  const check = readXml(`<${name}>${v}</${name}>`, { maxXmlBytes: Infinity, maxXmlDepth: Infinity, maxXmlElements: Infinity });
+  if (!check.ok) fail(path, `raw content is not a self-contained well-formed XML fragment (${check.error.message})`);
+  return `<${name}>${v}</${name}>`;
 }

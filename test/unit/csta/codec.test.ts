@@ -253,3 +253,24 @@ describe('serializeCsta: refuses what does not fit the model', () => {
     expect(value(parseCsta(serializeCsta(m)))).toMatchObject({ monitorCrossRefID: '<a&b>"\'\r\n' });
   });
 });
+
+describe('raw private data stays well-formed', () => {
+  it('re-declares a prefix that the root declared when it captures raw content', () => {
+    const xml =
+      `<MakeCall xmlns="${NS3}" xmlns:lcs="http://schemas.microsoft.com/Lcs/2005/04/RCCExtension">` +
+      `<callingDevice>1</callingDevice><calledDirectoryNumber>2</calledDirectoryNumber>` +
+      `<extensions><privateData><private><lcs:line>tel:1</lcs:line></private></privateData></extensions></MakeCall>`;
+    const m = value(parseCsta(xml));
+    expect(m).toMatchObject({
+      extensions: { privateData: { private: '<lcs:line xmlns:lcs="http://schemas.microsoft.com/Lcs/2005/04/RCCExtension">tel:1</lcs:line>' } },
+    });
+    expect(value(parseCsta(serializeCsta(m)))).toEqual(m);
+  });
+
+  it('refuses raw content that would close its element or is not well-formed', () => {
+    for (const raw of ['</private><MakeCall/>', '<a>', 'x<y', '<p:a/>']) {
+      const m = { type: 'MakeCall', callingDevice: '1', calledDirectoryNumber: '2', extensions: { privateData: { private: raw } } } as CstaMessage;
+      expect(() => serializeCsta(m), raw).toThrow(expect.objectContaining({ code: 'CSTA_ERR_SERIALIZE' }));
+    }
+  });
+});
