@@ -120,6 +120,7 @@ function decodeSeq(
   out: Record<string, unknown>,
   ctx: DecodeContext,
   path: string,
+  textChecked = false,
 ): void {
   const ix = indexOf(typeName, fields);
   const kids = el.children;
@@ -146,7 +147,8 @@ function decodeSeq(
     else if (f.l5 !== undefined && c.children.length > 0) out[name] = decodeList(c, f.l5, f.t, ctx, cpath);
     else out[name] = decodeValue(c, f.t, ctx, cpath);
   }
-  if (!isBlank(el.text)) {
+  // textChecked: the caller reads text itself (ConnectionID's bare callID quirk)
+  if (!textChecked && !isBlank(el.text)) {
     warn(ctx, 'CSTA_WARN_SHAPE', path, `text content in <${el.name}> ignored`);
   }
   for (let i = 0; i < fields.length; i++) {
@@ -319,7 +321,7 @@ function decodeConnection(
   path: string,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  decodeSeqLoose(el, typeName, fields, out, ctx, path);
+  decodeSeq(el, typeName, fields, out, ctx, path, true);
   if (out['callID'] === undefined && out['deviceID'] === undefined) {
     // Field quirk (Yealink): the callID as bare text of the wrapper.
     const text = el.text.trim();
@@ -330,31 +332,6 @@ function decodeConnection(
     throw new InvalidContent(path, `<${el.name}> must hold <callID>, <deviceID> or both`);
   }
   return out;
-}
-
-/** A sequence without mandatory children and without the text check (ConnectionID). */
-function decodeSeqLoose(
-  el: XmlElement,
-  typeName: string,
-  fields: readonly FieldDef[],
-  out: Record<string, unknown>,
-  ctx: DecodeContext,
-  path: string,
-): void {
-  const ix = indexOf(typeName, fields);
-  for (const c of el.children) {
-    const f = ix.get(c.name);
-    const cpath = path + '/' + c.name;
-    if (f === undefined) {
-      warn(ctx, 'CSTA_WARN_UNKNOWN_ELEMENT', cpath, `<${c.name}> is not a child of ${typeName}; ignored`);
-      continue;
-    }
-    if (out[f.n] !== undefined) {
-      warn(ctx, 'CSTA_WARN_DUPLICATE', cpath, `<${c.name}> occurs more than once; the first is kept`);
-      continue;
-    }
-    out[f.n] = decodeValue(c, f.t, ctx, cpath);
-  }
 }
 
 function decodeText(
