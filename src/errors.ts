@@ -23,6 +23,11 @@ export const ERROR_DOCS = {
   SIP_ERR_LIMIT: 'A SIP message exceeds a documented limit (message, header section or body bytes, header count); `limit` names it; a stream transport closes the connection.',
   SIP_ERR_TIMEOUT: 'A SIP transaction timed out (Timer B or F with no final response, Timer H with no ACK); `status` is 408, `timer` names the RFC 3261 timer.',
   SIP_ERR_TRANSPORT: 'The transport could not send a SIP message (RFC 3261 §17.1.4, §17.2.4); `status` is 503 and `cause` keeps the transport error.',
+  SIP_ERR_AUTH_HEADER: 'A WWW-Authenticate, Proxy-Authenticate, Authorization or Proxy-Authorization value cannot be read (RFC 7235 §2.1, RFC 7616 §3.3–3.4) or exceeds a limit (bytes, parameters, challenges).',
+  SIP_ERR_AUTH_UNSUPPORTED: 'A 401 or 407 carries no Digest challenge this client can answer (an algorithm other than MD5, MD5-sess, SHA-256, SHA-256-sess, or a qop other than auth and auth-int).',
+  SIP_ERR_AUTH_NO_CREDENTIALS: 'The credentials supplier has no username and password for any realm the 401 or 407 challenges.',
+  SIP_ERR_AUTH_REFUSED: 'The server challenged again the credentials it was just given (wrong username or password), or kept answering stale=true past the retry limit; the request is not retried.',
+  SIP_ERR_CLOSED: 'The SIP endpoint or transport was closed while the operation was pending, or before it was called.',
 } as const;
 
 /** A stable error code; see {@link ERROR_DOCS}. */

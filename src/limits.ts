@@ -51,3 +51,76 @@ export interface SipLimits {
   readonly maxHeaderCount: number;
   readonly maxBodyBytes: number;
 }
+
+/**
+ * Limits and buffer sizes of the SIP transports (`src/sip/transport/`).
+ *
+ * @remarks
+ * Counted in bytes and in items (STYLE §7); each is an option of its transport with this default.
+ */
+export const TRANSPORT_LIMITS = {
+  /**
+   * UDP socket receive and send buffers, asked of the kernel (which caps them at
+   * `net.core.rmem_max` / `wmem_max`). 4 MiB holds the arrivals of a 0.4 s GC pause at 10k
+   * INFO/s of 1 KiB (research/performance.md); the kernel default of ~208 KiB drops datagrams.
+   */
+  udpBufferBytes: 4 * 1024 * 1024,
+  /** Largest WebSocket message accepted (RFC 7118: one SIP message per frame); `ws` defaults to 100 MiB. */
+  maxWsPayloadBytes: 65_536,
+  /** Most open connections of one stream or WebSocket transport, inbound and outbound together. */
+  maxConnections: 4_096,
+  /** Bytes queued for writing on one connection above which its reading is paused until it drains. */
+  streamHighWaterBytes: 1024 * 1024,
+  /** Bytes queued for writing on one connection above which it is closed (the peer does not read). */
+  maxStreamWriteBufferBytes: 16 * 1024 * 1024,
+} as const;
+
+/**
+ * Limits of digest authentication (`src/sip/auth/`): header reading and the nonce tables.
+ *
+ * @remarks
+ * A challenge or a credential is a few hundred bytes with about ten parameters (RFC 7616 §3.3,
+ * §3.4); the limits leave ample room. The nonce tables are bounded so that a flood of challenges
+ * cannot grow them; a server nonce that falls out of its table is answered with `stale=true`, so a
+ * genuine client just retries with a fresh one.
+ */
+export const AUTH_LIMITS = {
+  /** Longest single authentication header value (one header line) in bytes. */
+  maxAuthHeaderBytes: 4_096,
+  /** Most auth-params in one header value, over all the challenges it carries. */
+  maxAuthParams: 32,
+  /** Most challenges read from one 401 or 407, over all its header lines. */
+  maxChallenges: 16,
+  /** Nonces a digest server tracks at once (issue time and highest nonce-count seen). */
+  maxServerNonces: 10_000,
+  /** Nonces a digest client keeps a nonce-count for. */
+  maxClientNonces: 256,
+} as const;
+
+/** The shape of {@link AUTH_LIMITS}, for options that override some of them. */
+export interface AuthLimits {
+  readonly maxAuthHeaderBytes: number;
+  readonly maxAuthParams: number;
+  readonly maxChallenges: number;
+  readonly maxServerNonces: number;
+  readonly maxClientNonces: number;
+}
+
+/**
+ * Limits of the registrar's binding store (`src/sip/registrar/`, RFC 3261 §10.3).
+ *
+ * @remarks
+ * Over a limit, the REGISTER that would add a binding is answered 503 and nothing is stored.
+ */
+export const REGISTRAR_LIMITS = {
+  /** Most addresses-of-record with at least one binding. */
+  maxAors: 10_000,
+  /** Most bindings (contacts) under one address-of-record. */
+  maxContactsPerAor: 16,
+} as const;
+
+/** The shape of {@link REGISTRAR_LIMITS}, for options that override some of them. */
+export interface RegistrarLimits {
+  readonly maxAors: number;
+  readonly maxContactsPerAor: number;
+}
