@@ -1,0 +1,243 @@
+/**
+ * One TCP or TLS connection carrying SIP: framing, keep-alive answers, back-pressure and the
+ * idle timeout.
+ *
+ * @remarks
+ * RFC 3261 §18.3 (framing by Content-Length, through {@link SipStreamFramer}); RFC 5626 §4.4.1
+ * (a CRLFCRLF "ping" is answered with a CRLF "pong"); RFC 3261 §18.4 and RFC 5626 §4.4
+ * (connections that stay idle are closed by the side that keeps them). Nagle is off
+ * (`setNoDelay(true)`): npm `sip` left it on and stalled 42 ms whenever one side wrote twice in
+ * a row (research/libfit.md §1.6). Reading pauses while the peer does not read what we write,
+ * and the connection closes when its write buffer passes a hard limit, so a peer that sends
+ * requests without reading responses cannot make us buffer without bound.
+ */
+
+import type { Socket } from 'node:net';
+import type { UaCstaError } from '../../../errors.js';
+import type { SipLimits } from '../../../limits.js';
+import type { Clock, TimerHandle } from '../../../util/clock.js';
+import { SipStreamFramer } from '../../message/framer.js';
+import {
+  transportFailure,
+  type FlowId,
+  type TransportSink,
+  type TransportTarget,
+} from '../transport.js';
+
+const CRLF = new Uint8Array([0x0d, 0x0a]);
+
+/**
+ * State of a stream connection.
+ *
+ * ```text
+ *   Connecting ──connected──▶ Open ──close / error / idle / peer closed──▶ Closed
+ *        └──────────────── refused, error, close ───────────────────────────▲
+ * ```
+ * Inbound connections start in Open.
+ */
+export type StreamConnectionState = 'Connecting' | 'Open' | 'Closed';
+
+/** What a connection is built with, resolved by its transport. */
+export interface StreamConnectionOptions {
+  readonly socket: Socket;
+  readonly remote: TransportTarget;
+  readonly inbound: boolean;
+  /** The event that says an outbound socket is ready: `'connect'` or `'secureConnect'`. */
+  readonly readyEvent: 'connect' | 'secureConnect';
+  readonly limits: SipLimits;
+  readonly clock: Clock;
+  readonly idleTimeoutMs: number;
+  readonly highWaterBytes: number;
+  readonly maxWriteBufferBytes: number;
+  readonly sink: () => TransportSink;
+  /** Called once when the connection has closed, after the socket is gone. */
+  readonly onClosed: (connection: StreamConnection) => void;
+}
+
+/** One connection of a {@link StreamTransport}. */
+export class StreamConnection {
+  /** The flow id, set by the transport right after it registers the connection. */
+  id: FlowId = '';
+  readonly remote: TransportTarget;
+  readonly inbound: boolean;
+  readonly #socket: Socket;
+  readonly #framer: SipStreamFramer;
+  readonly #o: StreamConnectionOptions;
+  #state: StreamConnectionState;
+  #lastActivity: number;
+  #idleTimer: TimerHandle | undefined;
+  #paused = false;
+  #closeReason = 'peer';
+  #closeError: unknown;
+  /** Failure callbacks of writes made before the connection was up. */
+  #early: ((error: Error) => void)[] = [];
+
+  constructor(options: StreamConnectionOptions) {
+    this.#o = options;
+    this.#socket = options.socket;
+    this.remote = options.remote;
+    this.inbound = options.inbound;
+    this.#framer = new SipStreamFramer(options.limits);
+    this.#state = options.inbound ? 'Open' : 'Connecting';
+    this.#lastActivity = options.clock.now();
+    const socket = options.socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on('drain', () => this.#onDrain());
+    socket.on('error', (error: Error) => {
+      this.#closeReason = 'error';
+      this.#closeError = error;
+    });
+    socket.on('close', () => this.#finish());
+    if (!options.inbound) {
+      socket.once(options.readyEvent, () => {
+        if (this.#state === 'Connecting') this.#state = 'Open';
+        this.#early = [];
+      });
+    }
+    this.#armIdle(options.idleTimeoutMs);
+  }
+
+  /** Where the connection is; see {@link StreamConnectionState}. */
+  get state(): StreamConnectionState {
+    return this.#state;
+  }
+
+  /**
+   * Queues bytes for the peer. While connecting, Node buffers them until the connection is up.
+   *
+   * @throws `SIP_ERR_TRANSPORT` when the connection is closed or its write buffer is over the
+   * hard limit (the connection is then closed).
+   */
+  write(bytes: Uint8Array, onError: ((error: UaCstaError) => void) | undefined): void {
+    if (this.#state === 'Closed') throw transportFailure(`connection ${this.id} is closed`);
+    const socket = this.#socket;
+    if (socket.writableLength + bytes.length > this.#o.maxWriteBufferBytes) {
+      this.close(
+        'limit',
+        transportFailure(`write buffer of ${this.id} over ${this.#o.maxWriteBufferBytes} bytes`),
+      );
+      throw transportFailure(
+        `connection ${this.id} has ${socket.writableLength} bytes unsent; limit maxWriteBufferBytes is ${this.#o.maxWriteBufferBytes}`,
+      );
+    }
+    this.#lastActivity = this.#o.clock.now();
+    if (onError === undefined) socket.write(bytes);
+    else {
+      let told = false;
+      const tell = (error: Error): void => {
+        if (told) return;
+        told = true;
+        onError(
+          transportFailure(
+            `could not send to ${this.remote.host}:${this.remote.port}: ${error.message}`,
+            error,
+          ),
+        );
+      };
+      // a TLS socket acknowledges writes queued before the handshake even when it then fails
+      if (this.#state === 'Connecting') this.#early.push(tell);
+      socket.write(bytes, (error) => {
+        if (error) tell(error);
+      });
+    }
+    if (!this.#paused && socket.writableLength > this.#o.highWaterBytes) {
+      this.#paused = true;
+      socket.pause();
+    }
+  }
+
+  /** Closes the connection at once: the socket is destroyed and `onClosed` called. Idempotent. */
+  close(reason: string, error?: unknown): void {
+    if (this.#state === 'Closed') return;
+    this.#closeReason = reason;
+    this.#closeError = error;
+    this.#socket.destroy();
+    this.#finish();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    this.#lastActivity = this.#o.clock.now();
+    const sink = this.#o.sink();
+    let events;
+    try {
+      events = this.#framer.push(chunk);
+    } catch (error) {
+      sink.trace({ type: 'error', error });
+      return;
+    }
+    for (const ev of events) {
+      if (this.#state === 'Closed') return; // closed by the sink (write limit) or a framing error
+      switch (ev.type) {
+        case 'message':
+          try {
+            sink.receive(ev.bytes, this.remote, this.id);
+          } catch (error) {
+            sink.trace({ type: 'error', error });
+          }
+          break;
+        case 'ping':
+          // RFC 5626 §4.4.1: "the server... MUST respond with a single CRLF (the "pong")"
+          this.#socket.write(CRLF);
+          sink.trace({ type: 'ping', flow: this.id });
+          break;
+        case 'pong':
+          break;
+        case 'error':
+          sink.trace({
+            type: 'dropped',
+            reason: `stream framing: ${ev.error.message}`,
+            source: this.remote,
+            error: ev.error,
+          });
+          this.close('framing', ev.error);
+          return;
+      }
+    }
+  }
+
+  #onDrain(): void {
+    if (this.#paused && this.#state !== 'Closed') {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+  }
+
+  #armIdle(ms: number): void {
+    if (ms === Infinity || this.#state === 'Closed') return;
+    this.#idleTimer = this.#o.clock.setTimeout(() => {
+      this.#idleTimer = undefined;
+      const idle = this.#o.clock.now() - this.#lastActivity;
+      if (idle >= this.#o.idleTimeoutMs) this.close('idle');
+      else this.#armIdle(this.#o.idleTimeoutMs - idle);
+    }, ms);
+  }
+
+  /** Runs once, on `close()` or when the socket closes: forget the connection, tell the sink. */
+  #finish(): void {
+    if (this.#state === 'Closed') return;
+    this.#state = 'Closed';
+    if (this.#idleTimer !== undefined) this.#o.clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#framer.close();
+    const early = this.#early;
+    this.#early = [];
+    if (early.length > 0) {
+      const cause =
+        this.#closeError instanceof Error
+          ? this.#closeError
+          : new Error(`connection closed (${this.#closeReason})`);
+      queueMicrotask(() => {
+        for (const tell of early) tell(cause);
+      });
+    }
+    this.#o.sink().trace({
+      type: 'flow-closed',
+      flow: this.id,
+      remote: this.remote,
+      reason: this.#closeReason,
+      ...(this.#closeError === undefined ? {} : { error: this.#closeError }),
+    });
+    this.#o.onClosed(this);
+  }
+}
