@@ -2,15 +2,29 @@
  * `npm run bench`: prints a table of medians with ranges and ratios against anchors measured in
  * the same run, and writes the same figures as JSON (`bench-results.json`, or the path in
  * BENCH_OUT).
+ *
+ * Environment: BENCH_ROUNDS, BENCH_MS (codec rows); BENCH_SIP_ROUNDS (default 3),
+ * BENCH_SIP_SECONDS (default 5) for the SIP rows, which need `sipp`; BENCH_ONLY=codec or
+ * BENCH_ONLY=sip runs one group.
  */
 import { writeFileSync } from 'node:fs';
 import { codecBench } from './codec.bench.js';
 import { printTable, type BenchRow } from './harness.js';
+import { sipBench } from './sip.bench.js';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const ms = Number(process.env['BENCH_MS'] ?? 400);
-const rows: BenchRow[] = [...codecBench(rounds, ms)];
+const sipRounds = Number(process.env['BENCH_SIP_ROUNDS'] ?? 3);
+const sipSeconds = Number(process.env['BENCH_SIP_SECONDS'] ?? 5);
+const only = process.env['BENCH_ONLY'];
+
+const rows: BenchRow[] = [];
+if (only === undefined || only === 'codec') rows.push(...codecBench(rounds, ms));
+if (only === undefined || only === 'sip') rows.push(...(await sipBench(sipRounds, { seconds: sipSeconds })));
 printTable(rows, (s) => process.stdout.write(s));
 const out = process.env['BENCH_OUT'] ?? 'bench-results.json';
-writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds, ms, rows }, null, 2));
+writeFileSync(
+  out,
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, rounds, ms, sipRounds, sipSeconds, rows }, null, 2),
+);
 process.stdout.write(`\nwrote ${out}\n`);
