@@ -27,6 +27,8 @@ export const ERROR_DOCS = {
   SIP_ERR_AUTH_UNSUPPORTED: 'A 401 or 407 carries no Digest challenge this client can answer (an algorithm other than MD5, MD5-sess, SHA-256, SHA-256-sess, or a qop other than auth and auth-int).',
   SIP_ERR_AUTH_NO_CREDENTIALS: 'The credentials supplier has no username and password for any realm the 401 or 407 challenges.',
   SIP_ERR_AUTH_REFUSED: 'The server challenged again the credentials it was just given (wrong username or password), or kept answering stale=true past the retry limit; the request is not retried.',
+  SIP_ERR_REJECTED: 'The peer answered a SIP request with a non-2xx final response; `status` and `reasonPhrase` carry it, `response` the whole message.',
+  SIP_ERR_DIALOG_TERMINATED: 'The SIP dialog ended (BYE, 481, no ACK for a 2xx, CANCEL) before or while the request was pending.',
   SIP_ERR_CLOSED: 'The SIP endpoint or transport was closed while the operation was pending, or before it was called.',
 } as const;
 
