@@ -34,6 +34,18 @@ import type { ServerTransaction } from '../transaction/transaction-layer.js';
 import type { TransactionError } from '../transaction/transaction.js';
 import type { TransportTarget } from '../transport/transport.js';
 import { SipResponseError } from './response-error.js';
+import {
+  answerSessionTimer,
+  acceptSessionTimer,
+  offerHeaders,
+  readMinSe,
+  resolveSessionTimer,
+  SessionTimer,
+  type PeriodicReinviteOptions,
+  type ResolvedSessionTimer,
+  type SessionTimerMode,
+  type SessionTimerOptions,
+} from './session-timer.js';
 import { uriTarget } from './uri-target.js';
 
 /** Methods this UA implements. */
@@ -111,8 +123,10 @@ export type TerminationReason =
   | 'no-dialog'
   /** No ACK came for our 2xx within 64*T1 (RFC 3261 §13.3.1.4); a BYE was sent. */
   | 'ack-timeout'
-  /** A re-INVITE or UPDATE timed out or got 408 (RFC 5057). */
+  /** A re-INVITE or UPDATE timed out or got 408 (RFC 5057), or our session refresh failed. */
   | 'refresh-failed'
+  /** We do not refresh the session and no refresh came in time (RFC 4028 §10); a BYE was sent. */
+  | 'session-expired'
   /** The INVITE was cancelled before it was answered. */
   | 'cancelled'
   /** Our INVITE handler answered with a non-2xx. */
@@ -134,6 +148,9 @@ export interface InviteOptions extends DialogRequestOptions {
   /** Cancels the INVITE (CANCEL once a provisional came): the promise rejects `ERR_ABORTED`. */
   readonly signal?: AbortSignal;
 }
+
+/** Answers a request outside any dialog (see {@link UserAgentOptions.methods}). */
+export type OutOfDialogHandler = (request: SipRequest) => RequestAnswer | Promise<RequestAnswer>;
 
 /** What the UA reports to `trace`. */
 export type UserAgentTraceEvent =
@@ -162,8 +179,20 @@ export interface UserAgentOptions {
   readonly resolve?: (uri: string) => TransportTarget;
   /** The Accept of OPTIONS answers. @defaultValue `['application/csta+xml']` */
   readonly accept?: readonly string[];
-  /** The Supported option tags. @defaultValue `[]` */
+  /** The Supported option tags. @defaultValue `[]` (`timer` is added with `sessionTimer`) */
   readonly supported?: readonly string[];
+  /**
+   * RFC 4028 session timers for every dialog: offered on our INVITEs, granted on incoming ones,
+   * refreshed or watched. @defaultValue off
+   */
+  readonly sessionTimer?: SessionTimerOptions;
+  /** A plain re-INVITE at this interval on dialogs where no session timer was negotiated. */
+  readonly periodicReinvite?: PeriodicReinviteOptions;
+  /**
+   * Handlers of out-of-dialog requests by method (e.g. `REGISTER` for a registrar); such
+   * methods are answered by the handler instead of 405/501.
+   */
+  readonly methods?: Readonly<Record<string, OutOfDialogHandler>>;
   readonly trace?: (event: UserAgentTraceEvent) => void;
 }
 
@@ -199,6 +228,13 @@ interface UaCore {
   bye(handle: DialogHandle): Promise<void>;
 }
 
+/** The session timer of a dialog as its owner sees it. */
+export interface SessionTimerState {
+  readonly mode: SessionTimerMode;
+  /** The negotiated interval in seconds; 0 without a session timer. */
+  readonly intervalSec: number;
+}
+
 /**
  * One dialog, as the application sees it.
  *
@@ -216,6 +252,8 @@ export class DialogHandle {
   ackWait: AckWait | undefined;
   /** @internal The ACK sent for our INVITE's 2xx, resent on 2xx retransmissions. */
   lastAck: { readonly cseq: number; readonly request: SipRequest } | undefined;
+  /** @internal RFC 4028 timer or periodic re-INVITE; `undefined` when neither is configured. */
+  session: SessionTimer | undefined;
   readonly #core: UaCore;
   #handler: DialogRequestHandler | undefined;
   readonly #listeners = new Set<(t: DialogTermination) => void>();
@@ -243,6 +281,12 @@ export class DialogHandle {
 
   get callId(): string {
     return this.dialog.id.callId;
+  }
+
+  /** The session timer: `off`, `refresher`, `refreshee` or `periodic`, and the interval. */
+  get sessionTimer(): SessionTimerState {
+    const s = this.session;
+    return s === undefined ? { mode: 'off', intervalSec: 0 } : { mode: s.mode, intervalSec: s.intervalSec };
   }
 
   /** Why it ended, once it has. */
@@ -364,6 +408,9 @@ export class UserAgent {
   readonly #pending = new Map<ServerTransaction<SipHop>, PendingInvite>();
   readonly #unregister: () => void;
   readonly #core: UaCore;
+  readonly #timerSettings: ResolvedSessionTimer | undefined;
+  readonly #periodic: PeriodicReinviteOptions | undefined;
+  readonly #methods = new Map<string, OutOfDialogHandler>();
   #inviteHandler: InviteHandler | undefined;
   #state: UserAgentState = 'Open';
 
@@ -388,7 +435,20 @@ export class UserAgent {
     const fallback = this.#endpoint.transports[0]?.protocol ?? 'udp';
     this.#resolve = options.resolve ?? ((uri) => uriTarget(uri, fallback));
     this.#accept = options.accept ?? ['application/csta+xml'];
-    this.#supported = options.supported ?? [];
+    this.#timerSettings =
+      options.sessionTimer === undefined ? undefined : resolveSessionTimer(options.sessionTimer);
+    const periodic = options.periodicReinvite;
+    if (periodic !== undefined && !(periodic.intervalSec > 0))
+      throw new UaCstaError('ERR_INVALID_ARG', 'periodicReinvite.intervalSec must be > 0');
+    this.#periodic = periodic;
+    const supported = [...(options.supported ?? [])];
+    if (this.#timerSettings !== undefined && !supported.includes('timer')) supported.push('timer');
+    this.#supported = supported;
+    for (const [method, handler] of Object.entries(options.methods ?? {})) {
+      if (typeof handler !== 'function')
+        throw new UaCstaError('ERR_INVALID_ARG', `the ${method} handler must be a function`);
+      this.#methods.set(method.toUpperCase(), handler);
+    }
     const trace = options.trace;
     this.#trace = (event) => {
       try {
@@ -452,17 +512,21 @@ export class UserAgent {
           throw new UaCstaError('ERR_INVALID_ARG', 'a body needs a contentType');
         headers['Content-Type'] = options.contentType;
       }
+      const timer = this.#timerSettings;
+      if (timer !== undefined) Object.assign(headers, offerHeaders(timer));
       for (const [k, v] of Object.entries(options.headers ?? {})) headers[k] = v;
-      const init: Omit<SipRequestInit, 'via'> = {
+      const from = nameAddr(this.#aor, this.#displayName, this.#ids.tag());
+      const callId = this.#ids.callId();
+      const init = (cseq: number, extra: Record<string, string> = {}): Omit<SipRequestInit, 'via'> => ({
         method: 'INVITE',
         uri: target,
-        from: nameAddr(this.#aor, this.#displayName, this.#ids.tag()),
+        from,
         to: nameAddr(target),
-        callId: this.#ids.callId(),
-        cseq: 1,
-        headers,
+        callId,
+        cseq,
+        headers: { ...headers, ...extra },
         ...(options.body === undefined ? {} : { body: options.body }),
-      };
+      });
       const hop = this.#resolve(target);
       let handle: DialogHandle | undefined;
       let aborted = false;
@@ -470,14 +534,27 @@ export class UserAgent {
         if (handle === undefined) {
           const dialog = Dialog.fromUac(request, response, this.#contact);
           handle = new DialogHandle(dialog, this.#core, options.onRequest, this.#trace);
+          handle.session = this.#newSession(handle);
           this.#dialogs.set(dialogKey(dialog.id), handle);
         } else if (dialogKey(handle.dialog.id) !== dialogKey(dialogIdOfUac(response, handle))) {
           return; // a 2xx from another fork: not handled (no forking support)
         }
         this.#sendAck(handle, request.cseq.seq);
       };
-      const run = this.#transact(this.#build(init, hop), hop, on2xx, options.signal, () => {
+      const onAbort = (): void => {
         aborted = true;
+      };
+      const send = (i: Omit<SipRequestInit, 'via'>): Promise<Outcome> =>
+        this.#transact(this.#build(i, hop), hop, on2xx, options.signal, onAbort);
+      const run = send(init(1)).then((outcome) => {
+        // RFC 4028 §7.4: a 422 names the smallest interval the UAS accepts; retry once with it
+        if (!outcome.ok || outcome.response.status !== 422 || timer === undefined || aborted)
+          return outcome;
+        const minSe = readMinSe(outcome.response);
+        if (minSe === undefined) return outcome;
+        const next = Math.max(minSe, timer.minSeSec);
+        const retry = offerHeaders(timer, Math.max(next, timer.expiresSec), next);
+        return send(init(outcome.request.cseq.seq + 1, retry));
       });
       run.then(
         (outcome) => {
@@ -499,6 +576,7 @@ export class UserAgent {
             const why = 'aborted; the 2xx that crossed the CANCEL was ended with BYE';
             return reject(new UaCstaError('ERR_ABORTED', why));
           }
+          this.#startSession(handle, timer === undefined ? undefined : acceptSessionTimer(response));
           resolve(handle);
         },
         reject,
@@ -648,6 +726,11 @@ export class UserAgent {
   ): Promise<SipResponse> {
     const dialog = handle.dialog;
     const hop = this.#resolve(dialog.nextHopUri());
+    const refreshing = method === 'INVITE' || method === 'UPDATE';
+    const session = handle.session;
+    if (refreshing && session?.settings !== undefined) {
+      options = { ...options, headers: { ...session.requestHeaders(), ...(options.headers ?? {}) } };
+    }
     const request = this.#build(dialog.createRequest(method, options), hop);
     const on2xx =
       method === 'INVITE'
@@ -671,15 +754,19 @@ export class UserAgent {
       this.#end(handle, { reason: 'refresh-failed', status: 408 });
     if (response.status >= 300) throw new SipResponseError(method, response);
     if (method === 'UPDATE') dialog.refreshTarget(response, 'UPDATE');
+    if (refreshing && handle.state !== 'Terminated') session?.onRefreshAnswered(response);
     return response;
   }
 
-  async #sendBye(handle: DialogHandle, reason: TerminationReason = 'bye-sent'): Promise<void> {
+  async #sendBye(
+    handle: DialogHandle,
+    reason: TerminationReason | DialogTermination = 'bye-sent',
+  ): Promise<void> {
     const dialog = handle.dialog;
     if (dialog.state === 'Terminated') return;
     const hop = this.#resolve(dialog.nextHopUri());
     const request = this.#build(dialog.createRequest('BYE'), hop);
-    this.#end(handle, { reason });
+    this.#end(handle, typeof reason === 'string' ? { reason } : reason);
     await this.#transact(request, hop, undefined, undefined, undefined, () => dialog.nextCSeq());
   }
 
@@ -702,9 +789,29 @@ export class UserAgent {
       return;
     }
     if (method === 'OPTIONS') return this.#answer(request, tx, this.#optionsAnswer());
+    const custom = this.#methods.get(method);
+    if (custom !== undefined) {
+      void this.#outOfDialog(custom, request, tx);
+      return;
+    }
     if (method === 'BYE' || method === 'INFO' || method === 'UPDATE')
       return this.#answer(request, tx, { status: 481 });
     return this.#answer(request, tx, this.#unsupported(method));
+  }
+
+  async #outOfDialog(
+    handler: OutOfDialogHandler,
+    request: SipRequest,
+    tx: ServerTransaction<SipHop>,
+  ): Promise<void> {
+    let answer: RequestAnswer;
+    try {
+      answer = await handler(request);
+    } catch (error) {
+      this.#trace({ type: 'user-error', error });
+      answer = { status: 500 };
+    }
+    this.#answer(request, tx, answer);
   }
 
   /** 405 with Allow for a method SIP knows and we do not implement, 501 for any other. */
@@ -716,7 +823,7 @@ export class UserAgent {
 
   #optionsAnswer(): RequestAnswer {
     const headers: Record<string, string> = {
-      Allow: UA_ALLOW.join(', '),
+      Allow: [...UA_ALLOW, ...this.#methods.keys()].join(', '),
       Accept: this.#accept.join(', '),
       Supported: this.#supported.join(', '),
     };
@@ -732,6 +839,14 @@ export class UserAgent {
       return this.#answer(request, tx, { status: 400, reason: 'Missing Contact' }, localTag);
     }
     const handle = new DialogHandle(dialog, this.#core, undefined, this.#trace);
+    const timer = this.#timerSettings;
+    const decision = timer === undefined ? undefined : answerSessionTimer(request, timer);
+    if (decision?.kind === 'too-small') {
+      handle.terminate({ reason: 'rejected', status: 422 });
+      const headers = { 'Min-SE': `${decision.minSeSec}` };
+      return this.#answer(request, tx, { status: 422, headers }, localTag);
+    }
+    handle.session = this.#newSession(handle);
     const handler = this.#inviteHandler;
     if (handler === undefined) {
       handle.terminate({ reason: 'rejected', status: 480 });
@@ -750,6 +865,10 @@ export class UserAgent {
     if (answer.status >= 200 && answer.status < 300) {
       dialog.transition('Confirmed');
       this.#dialogs.set(dialogKey(dialog.id), handle);
+      if (decision?.kind === 'timer') {
+        answer = { ...answer, headers: { ...decision.headers, ...(answer.headers ?? {}) } };
+        this.#startSession(handle, decision);
+      } else this.#startSession(handle, undefined);
       this.#answer2xx(handle, request, tx, answer);
     } else {
       this.#answer(request, tx, answer, localTag);
@@ -870,6 +989,17 @@ export class UserAgent {
       default:
         return this.#answer(request, tx, this.#unsupported(method));
     }
+    const refreshing = method === 'INVITE' || method === 'UPDATE';
+    const session = handle.session;
+    const settings = session?.settings;
+    const current =
+      session !== undefined && (session.mode === 'refresher' || session.mode === 'refreshee')
+        ? { intervalSec: session.intervalSec, weRefresh: session.mode === 'refresher' }
+        : undefined;
+    const decision =
+      refreshing && settings !== undefined ? answerSessionTimer(request, settings, current) : undefined;
+    if (decision?.kind === 'too-small')
+      return this.#answer(request, tx, { status: 422, headers: { 'Min-SE': `${decision.minSeSec}` } });
     const handler = handle.handler;
     let answer: RequestAnswer;
     if (handler === undefined) {
@@ -884,6 +1014,12 @@ export class UserAgent {
     }
     const ok = answer.status >= 200 && answer.status < 300;
     if (ok) dialog.refreshTarget(request, method);
+    if (ok && refreshing && handle.state !== 'Terminated') {
+      if (decision?.kind === 'timer') {
+        answer = { ...answer, headers: { ...decision.headers, ...(answer.headers ?? {}) } };
+        session?.start(decision.intervalSec, decision.weRefresh);
+      } else if (session?.mode === 'periodic') session.startWithoutTimer();
+    }
     if (method === 'INVITE' && ok) {
       if (handle.state !== 'Terminated') this.#answer2xx(handle, request, tx, answer);
       return;
@@ -939,8 +1075,45 @@ export class UserAgent {
     }
   }
 
+  /** A dialog's session timer, when session timers or a periodic re-INVITE are configured. */
+  #newSession(handle: DialogHandle): SessionTimer | undefined {
+    if (this.#timerSettings === undefined && this.#periodic === undefined) return undefined;
+    return new SessionTimer(
+      this.#clock,
+      {
+        refresh: (method, body, contentType) =>
+          handle.request(method, {
+            ...(body === undefined ? {} : { body }),
+            ...(contentType === undefined ? {} : { contentType }),
+          }),
+        expired: () => void this.#sendBye(handle, { reason: 'session-expired' }),
+        refreshFailed: (error) => {
+          const status = (error as { status?: unknown } | undefined)?.status;
+          if (handle.state === 'Terminated') return;
+          void this.#sendBye(handle, {
+            reason: 'refresh-failed',
+            ...(typeof status === 'number' ? { status } : {}),
+          });
+        },
+      },
+      this.#timerSettings,
+      this.#periodic,
+    );
+  }
+
+  #startSession(
+    handle: DialogHandle,
+    timer: { readonly intervalSec: number; readonly weRefresh: boolean } | undefined,
+  ): void {
+    const session = handle.session;
+    if (session === undefined || handle.state === 'Terminated') return;
+    if (timer === undefined) session.startWithoutTimer();
+    else session.start(timer.intervalSec, timer.weRefresh);
+  }
+
   /** Ends a dialog: forgets it, stops its timers, tells its owner. */
   #end(handle: DialogHandle, termination: DialogTermination): void {
+    handle.session?.stop();
     const wait = handle.ackWait;
     if (wait?.timer !== undefined) this.#clock.clearTimeout(wait.timer);
     handle.ackWait = undefined;
