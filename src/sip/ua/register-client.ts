@@ -16,6 +16,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { createIdGenerator, type IdGenerator } from '../../util/ids.js';
 import { withCredentials, type DigestClient } from '../auth/digest-client.js';
 import type { SipEndpoint } from '../endpoint.js';
+import { splitHeaderList } from '../dialog/dialog-id.js';
 import { parseNameAddr } from '../message/headers.js';
 import { createRequest } from '../message/serialize.js';
 import type { NameAddr, SipRequest, SipResponse } from '../message/types.js';
@@ -248,7 +249,7 @@ export class RegisterClient {
   /** Our contact's `expires` in the 2xx, else its `Expires`, else what we asked for. */
   #granted(response: SipResponse): number {
     for (const value of response.headers['contact'] ?? []) {
-      for (const part of splitContacts(value)) {
+      for (const part of splitHeaderList(value)) {
         const a = parseNameAddr(part);
         if (a === undefined || !sipUriEquals(a.uri, this.#contact)) continue;
         const n = Number(a.params['expires']);
@@ -282,25 +283,3 @@ export class RegisterClient {
   }
 }
 
-/** Splits a Contact header value at commas outside quotes and angle brackets. */
-function splitContacts(v: string): string[] {
-  const out: string[] = [];
-  let from = 0;
-  let quoted = false;
-  let angle = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if (c === '<') angle = true;
-    else if (c === '>') angle = false;
-    else if (c === ',' && !angle) {
-      out.push(v.slice(from, i).trim());
-      from = i + 1;
-    }
-  }
-  out.push(v.slice(from).trim());
-  return out.filter((p) => p.length > 0);
-}
