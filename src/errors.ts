@@ -30,6 +30,12 @@ export const ERROR_DOCS = {
   SIP_ERR_REJECTED: 'The peer answered a SIP request with a non-2xx final response; `status` and `reasonPhrase` carry it, `response` the whole message.',
   SIP_ERR_DIALOG_TERMINATED: 'The SIP dialog ended (BYE, 481, no ACK for a 2xx, CANCEL) before or while the request was pending.',
   SIP_ERR_CLOSED: 'The SIP endpoint or transport was closed while the operation was pending, or before it was called.',
+  CSTA_ERR_SERVICE: 'The peer answered a CSTA request with a negative response (`<CSTAErrorCode>` in a 2xx); `category` and `value` carry it, `errorValue` the whole choice.',
+  UACSTA_ERR_QUEUE_FULL: 'A CSTA request found the invoke queue full (`maxQueuedInvokes` waiting behind the one in flight); it was not sent.',
+  UACSTA_ERR_NO_RESPONSE: 'The peer answered a CSTA request 2xx without a CSTA body; the outcome is unknown (resolve it through events or a snapshot).',
+  UACSTA_ERR_TIMEOUT: 'A CSTA request got no final response within `invokeTimeoutMs`; the outcome is unknown and the association stays up.',
+  UACSTA_ERR_CLOSED: 'The CSTA client, server or its channel was closed while the operation was pending, or before it was called.',
+  UACSTA_ERR_UNEXPECTED_RESPONSE: 'The peer answered a CSTA request with a document that is neither the matching response nor `<CSTAErrorCode>`.',
 } as const;
 
 /** A stable error code; see {@link ERROR_DOCS}. */

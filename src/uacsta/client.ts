@@ -1,0 +1,364 @@
+/**
+ * `CstaClient`: the computing-function side of a uaCSTA association (digest §1.4–1.5, §2.2).
+ *
+ * @remarks
+ * Sends CSTA service requests over a {@link CstaChannel} one at a time (many phones process INFO
+ * serially, ARCHITECTURE §4), with a bounded FIFO queue behind the one in flight. The response
+ * comes in the body of the final response of the same transaction; a `<CSTAErrorCode>` there is a
+ * {@link CstaServiceError}. Events come as requests from the peer: each is answered 200 without
+ * a body at once, parsed, and delivered to `on('event')` and to the listeners of its
+ * `monitorCrossRefID`. A failed or timed-out request never ends the association (RFC 5057).
+ */
+
+import { parseCsta, serializeCsta } from '../csta/index.js';
+import type { CstaMessage, CstaServiceMap, Edition } from '../csta/model/types.js';
+import { UaCstaError } from '../errors.js';
+import { Emitter } from '../util/emitter.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { CSTA_CONTENT_TYPE, isCstaContentType, type CstaChannel, type CstaChannelAnswer, type CstaChannelRequest } from './channel.js';
+import { CstaRejectedError, CstaServiceError } from './errors.js';
+
+/** Every CSTA event (root element named `…Event`). */
+export type CstaEvent = Extract<CstaMessage, { readonly type: `${string}Event` }>;
+
+/** What the client reports through `trace`. */
+export type CstaClientTraceEvent =
+  | { readonly type: 'sent'; readonly body: string }
+  | { readonly type: 'received'; readonly body: string }
+  /** An incoming request that was answered but not delivered (unreadable, not an event). */
+  | { readonly type: 'dropped'; readonly reason: string; readonly error?: unknown }
+  | { readonly type: 'listener-error'; readonly error: unknown };
+
+/** Options of {@link CstaClient}. */
+export interface CstaClientOptions {
+  /** The open CSTA application session. */
+  readonly channel: CstaChannel;
+  /**
+   * Longest wait for one request, from sending it to its final response.
+   * @defaultValue 32_000, i.e. SIP Timer F (RFC 3261 §17.1.2.2)
+   */
+  readonly invokeTimeoutMs?: number;
+  /** Requests that may wait behind the one in flight. @defaultValue 64 */
+  readonly maxQueuedInvokes?: number;
+  /**
+   * Edition to write requests in when the request names none.
+   * @defaultValue the edition of the last document the peer sent, else ed3 (ECMA TR/87)
+   */
+  readonly edition?: Edition;
+  /** Time source of the invoke timeout. @defaultValue `systemClock` */
+  readonly clock?: Clock;
+  readonly trace?: (event: CstaClientTraceEvent) => void;
+}
+
+/** Defaults of {@link CstaClientOptions}. */
+export const CLIENT_DEFAULTS = { invokeTimeoutMs: 32_000, maxQueuedInvokes: 64 } as const;
+
+/** Options of one {@link CstaClient.request}. */
+export interface CstaRequestOptions {
+  /** Aborts the wait (`ERR_ABORTED`); a request already sent still holds its slot until answered. */
+  readonly signal?: AbortSignal;
+}
+
+/** `Open` until `close()` or the channel ends. */
+export type CstaClientState = 'Open' | 'Closed';
+
+/** Notifications of a {@link CstaClient}. */
+export interface CstaClientEvents {
+  /** Every event the peer sent. */
+  event: CstaEvent;
+  /** The association ended; the reason as the channel gives it. */
+  closed: { readonly reason: string };
+}
+
+interface Invoke {
+  readonly body: string;
+  readonly expect: string;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (m: CstaMessage) => void;
+  readonly reject: (e: unknown) => void;
+  settled: boolean;
+  cleanup: () => void;
+}
+
+function positiveInt(value: number, name: string): number {
+  if (!Number.isInteger(value) || value <= 0) {
+    if (value !== Infinity || name !== 'maxQueuedInvokes')
+      throw new UaCstaError('ERR_INVALID_ARG', `${name} must be a positive integer; found ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Sends CSTA requests and receives events over one channel.
+ *
+ * @example
+ * const client = new CstaClient({ channel });
+ * const res = await client.request({ type: 'MakeCall', callingDevice: '1001', calledDirectoryNumber: '1002' });
+ * const off = client.on('event', (ev) => log(ev.type));
+ * await client.close();
+ */
+export class CstaClient {
+  readonly #channel: CstaChannel;
+  readonly #invokeTimeoutMs: number;
+  readonly #maxQueued: number;
+  readonly #edition: Edition | undefined;
+  readonly #clock: Clock;
+  readonly #trace: (event: CstaClientTraceEvent) => void;
+  readonly #emitter: Emitter<CstaClientEvents>;
+  readonly #monitors = new Map<string, Set<(ev: CstaEvent) => void>>();
+  readonly #queue: Invoke[] = [];
+  #inFlight: Invoke | undefined;
+  #busy = false;
+  #peerEdition: Edition | undefined;
+  #state: CstaClientState = 'Open';
+  #closing: Promise<void> | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(options: CstaClientOptions) {
+    if (options === null || typeof options !== 'object' || options.channel === undefined)
+      throw new UaCstaError('ERR_INVALID_ARG', 'options.channel is required');
+    this.#channel = options.channel;
+    this.#invokeTimeoutMs = positiveInt(options.invokeTimeoutMs ?? CLIENT_DEFAULTS.invokeTimeoutMs, 'invokeTimeoutMs');
+    this.#maxQueued = positiveInt(options.maxQueuedInvokes ?? CLIENT_DEFAULTS.maxQueuedInvokes, 'maxQueuedInvokes');
+    this.#edition = options.edition;
+    this.#clock = options.clock ?? systemClock;
+    this.#trace = options.trace ?? (() => {});
+    this.#emitter = new Emitter((error) => this.#safeTrace({ type: 'listener-error', error }));
+    this.#unsubscribe.push(this.#channel.onRequest((req) => this.#onRequest(req)));
+    this.#unsubscribe.push(this.#channel.onClosed(({ reason }) => this.#ended(reason)));
+  }
+
+  get state(): CstaClientState {
+    return this.#state;
+  }
+
+  /** Requests waiting behind the one in flight. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Sends one CSTA service request and resolves with its positive response.
+   *
+   * Rejects `CSTA_ERR_SERVICE` ({@link CstaServiceError}) for a `<CSTAErrorCode>`,
+   * `SIP_ERR_REJECTED` ({@link CstaRejectedError}) for a non-2xx, `UACSTA_ERR_NO_RESPONSE` for a
+   * 2xx without body, `UACSTA_ERR_TIMEOUT`, `UACSTA_ERR_QUEUE_FULL`, `UACSTA_ERR_CLOSED`,
+   * `ERR_ABORTED`, a `CSTA_ERR_*` code for an unreadable response or an unwritable request, and
+   * `UACSTA_ERR_UNEXPECTED_RESPONSE` for another document.
+   */
+  request<K extends keyof CstaServiceMap>(
+    req: CstaServiceMap[K]['request'] & { readonly type: K },
+    options: CstaRequestOptions = {},
+  ): Promise<CstaServiceMap[K]['response']> {
+    return new Promise<CstaMessage>((resolve, reject) => {
+      if (this.#state !== 'Open') throw new UaCstaError('UACSTA_ERR_CLOSED', 'the CSTA client is closed');
+      const signal = options.signal;
+      if (signal?.aborted) throw new UaCstaError('ERR_ABORTED', 'aborted before sending', { cause: signal.reason });
+      const message = req as CstaMessage;
+      const edition = message.edition ?? this.#edition ?? this.#peerEdition;
+      const body = serializeCsta(message, edition === undefined ? {} : { edition });
+      if (this.#busy && this.#queue.length >= this.#maxQueued) {
+        throw new UaCstaError(
+          'UACSTA_ERR_QUEUE_FULL',
+          `${this.#queue.length} requests wait behind the one in flight; limit is ${this.#maxQueued}`,
+        );
+      }
+      const invoke: Invoke = {
+        body,
+        expect: `${message.type}Response`,
+        signal,
+        resolve,
+        reject,
+        settled: false,
+        cleanup: () => {},
+      };
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          const i = this.#queue.indexOf(invoke);
+          if (i >= 0) this.#queue.splice(i, 1);
+          this.#settle(invoke, new UaCstaError('ERR_ABORTED', 'the request was aborted', { cause: signal.reason }));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        invoke.cleanup = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.#queue.push(invoke);
+      this.#pump();
+    }) as Promise<CstaServiceMap[K]['response']>;
+  }
+
+  /** Adds a listener of client notifications; returns the function that removes it. */
+  on<K extends keyof CstaClientEvents & string>(type: K, fn: (value: CstaClientEvents[K]) => void): () => void {
+    if (typeof fn !== 'function') throw new UaCstaError('ERR_INVALID_ARG', 'listener must be a function');
+    return this.#emitter.on(type, fn);
+  }
+
+  /**
+   * Adds a listener of the events of one monitor (its `monitorCrossRefID`, compared exactly;
+   * digest §1.5); returns the function that removes it.
+   */
+  onMonitor(monitorCrossRefID: string, fn: (event: CstaEvent) => void): () => void {
+    if (typeof monitorCrossRefID !== 'string' || monitorCrossRefID === '')
+      throw new UaCstaError('ERR_INVALID_ARG', 'monitorCrossRefID must be a non-empty string');
+    if (typeof fn !== 'function') throw new UaCstaError('ERR_INVALID_ARG', 'listener must be a function');
+    let set = this.#monitors.get(monitorCrossRefID);
+    if (set === undefined) {
+      set = new Set();
+      this.#monitors.set(monitorCrossRefID, set);
+    }
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.#monitors.get(monitorCrossRefID) === set) this.#monitors.delete(monitorCrossRefID);
+    };
+  }
+
+  /** Ends the association (the channel's BYE) and rejects what is pending. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#ended('closed');
+    this.#closing = this.#channel.close().catch((error: unknown) => {
+      this.#safeTrace({ type: 'dropped', reason: 'channel close failed', error });
+    });
+    return this.#closing;
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  #pump(): void {
+    if (this.#busy || this.#state !== 'Open') return;
+    let next = this.#queue.shift();
+    while (next !== undefined && next.settled) next = this.#queue.shift();
+    if (next === undefined) return;
+    const invoke = next;
+    this.#busy = true;
+    this.#inFlight = invoke;
+    let timer: TimerHandle | undefined = this.#clock.setTimeout(() => {
+      timer = undefined;
+      this.#settle(
+        invoke,
+        new UaCstaError('UACSTA_ERR_TIMEOUT', `no final response to <${invoke.expect.slice(0, -8)}> within ${this.#invokeTimeoutMs} ms`),
+      );
+    }, this.#invokeTimeoutMs);
+    this.#safeTrace({ type: 'sent', body: invoke.body });
+    let sent: Promise<CstaMessage>;
+    try {
+      sent = this.#channel.send(invoke.body).then((res) => this.#readResponse(invoke, res));
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent
+      .then(
+        (m) => this.#settle(invoke, undefined, m),
+        (e: unknown) => this.#settle(invoke, e),
+      )
+      .finally(() => {
+        if (timer !== undefined) this.#clock.clearTimeout(timer);
+        // the slot stays taken until the transaction ends, even when the caller gave up
+        if (this.#inFlight === invoke) this.#inFlight = undefined;
+        this.#busy = false;
+        this.#pump();
+      });
+  }
+
+  #readResponse(
+    invoke: Invoke,
+    res: { status: number; reason: string; body: string; contentType: string | undefined },
+  ): CstaMessage {
+    const what = `<${invoke.expect.slice(0, -'Response'.length)}>`;
+    if (res.status < 200 || res.status >= 300) throw new CstaRejectedError(what, res.status, res.reason, res.body);
+    if (res.body.trim() === '') throw new UaCstaError('UACSTA_ERR_NO_RESPONSE', `${what} was answered ${res.status} without a CSTA body`);
+    this.#safeTrace({ type: 'received', body: res.body });
+    const parsed = parseCsta(res.body);
+    if (!parsed.ok) throw parsed.error;
+    const m = parsed.value;
+    if (m.edition !== undefined) this.#peerEdition = m.edition;
+    if (m.type === 'CSTAErrorCode') {
+      const { type: _t, edition: _e, ...failure } = m;
+      throw new CstaServiceError(failure as CstaServiceError['errorValue']);
+    }
+    if (m.type !== invoke.expect) {
+      const root = m.type === 'Unknown' ? m.root : m.type;
+      throw new UaCstaError('UACSTA_ERR_UNEXPECTED_RESPONSE', `${what} was answered <${root}>; expected <${invoke.expect}> or <CSTAErrorCode>`);
+    }
+    return m;
+  }
+
+  #settle(invoke: Invoke, error: unknown, value?: CstaMessage): void {
+    if (invoke.settled) return;
+    invoke.settled = true;
+    invoke.cleanup();
+    if (error === undefined && value !== undefined) invoke.resolve(value);
+    else invoke.reject(error);
+  }
+
+  // ---- events ------------------------------------------------------------------------------
+
+  #onRequest(req: CstaChannelRequest): CstaChannelAnswer {
+    if (!isCstaContentType(req.contentType)) {
+      this.#safeTrace({ type: 'dropped', reason: `Content-Type '${req.contentType ?? ''}' is not ${CSTA_CONTENT_TYPE}` });
+      return { status: 415, headers: { Accept: CSTA_CONTENT_TYPE } };
+    }
+    this.#safeTrace({ type: 'received', body: req.body });
+    const parsed = parseCsta(req.body);
+    if (!parsed.ok) {
+      // the transaction succeeded; the event is lost (STYLE §6 table)
+      this.#safeTrace({ type: 'dropped', reason: 'unreadable event', error: parsed.error });
+      return { status: 200 };
+    }
+    const m = parsed.value;
+    if (m.edition !== undefined) this.#peerEdition = m.edition;
+    if (m.type === 'Unknown' || !m.type.endsWith('Event')) {
+      const root = m.type === 'Unknown' ? m.root : m.type;
+      this.#safeTrace({ type: 'dropped', reason: `<${root}> is not an event; the client serves no requests` });
+      if (m.type !== 'Unknown' && !m.type.endsWith('Response')) {
+        const body = serializeCsta(
+          { type: 'CSTAErrorCode', operation: 'serviceNotSupported' },
+          m.edition === undefined ? {} : { edition: m.edition },
+        );
+        return { status: 200, body };
+      }
+      return { status: 200 };
+    }
+    const event = m as CstaEvent;
+    // deliver after the answer is on its way, so a slow listener never delays the 200
+    queueMicrotask(() => this.#deliver(event));
+    return { status: 200 };
+  }
+
+  #deliver(event: CstaEvent): void {
+    if (this.#state !== 'Open') return;
+    const ref = (event as { readonly monitorCrossRefID?: unknown }).monitorCrossRefID;
+    if (typeof ref === 'string') {
+      for (const fn of [...(this.#monitors.get(ref) ?? [])]) {
+        try {
+          fn(event);
+        } catch (error) {
+          this.#safeTrace({ type: 'listener-error', error });
+        }
+      }
+    }
+    this.#emitter.emit('event', event);
+  }
+
+  // ---- life-cycle --------------------------------------------------------------------------
+
+  #ended(reason: string): void {
+    if (this.#state === 'Closed') return;
+    this.#state = 'Closed';
+    for (const off of this.#unsubscribe.splice(0)) off();
+    const closed = new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA association ended (${reason})`);
+    for (const invoke of this.#queue.splice(0)) this.#settle(invoke, closed);
+    if (this.#inFlight !== undefined) this.#settle(this.#inFlight, closed);
+    this.#emitter.emit('closed', { reason });
+    this.#emitter.clear();
+    this.#monitors.clear();
+  }
+
+  #safeTrace(event: CstaClientTraceEvent): void {
+    try {
+      this.#trace(event);
+    } catch {
+      // a trace sink that throws must not break protocol flow; nothing else to report to
+    }
+  }
+}
