@@ -63,6 +63,33 @@ export type {
 
 type Counters = { received: number; dropped: number; rejected: number; errors: number };
 
+/**
+ * `target` with the host string of `source` when both name the same host.
+ *
+ * @remarks
+ * The Via host is a slice of the whole parsed header text; the hop outlives the request (it is
+ * the server transaction's target for Timer J), so keeping that slice would keep the header
+ * text alive with it. The address is the same either way.
+ */
+function ownedHost(target: TransportTarget, source: TransportTarget): TransportTarget {
+  return target.host === source.host
+    ? { protocol: target.protocol, host: source.host, port: target.port }
+    : target;
+}
+
+/**
+ * The `onError` of a hop: reports a late transport failure to `tx`.
+ *
+ * @remarks
+ * Made here, in a scope that holds nothing but `tx`: a closure made inside the request handler
+ * would share that handler's context, which also holds the request (for the 500 on a rejected
+ * promise), and so keep the parsed request and its datagram alive for as long as the lingering
+ * transaction (Timer J, 32 s on UDP) — ~4 KiB of heap per INFO answered (research/performance.md, G9).
+ */
+function reportTo(tx: { transportError(cause: unknown): void }): (error: UaCstaError) => void {
+  return (error) => tx.transportError(error);
+}
+
 /** The request with a new top Via, its raw `via` values rewritten to match. */
 function withTopVia(request: SipRequest, top: Via): SipRequest {
   const via = [top, ...request.via.slice(1)];
@@ -235,7 +262,7 @@ export class SipEndpoint {
         : createRequest({ ...request, via: [top, ...(request.via ?? [])] });
     const hop: SipHop = { transport, target, flow: options.flow, onError: undefined };
     const tx = this.#layer.sendRequest(full, hop, transport.reliable, user);
-    hop.onError = (error) => tx.transportError(error);
+    hop.onError = reportTo(tx);
     return tx;
   }
 
@@ -386,7 +413,7 @@ export class SipEndpoint {
         }
         const hop: SipHop = {
           transport,
-          target: responseTarget(stamped, transport.protocol),
+          target: ownedHost(responseTarget(stamped, transport.protocol), source),
           flow,
           onError: undefined,
         };
@@ -455,7 +482,7 @@ export class SipEndpoint {
     return {
       onRequest: (request, tx) => {
         const hop = tx.target;
-        hop.onError = (error) => tx.transportError(error);
+        hop.onError = reportTo(tx);
         const user = this.#user;
         if (user === undefined) {
           this.#answer(request, tx, 501, 'Not Implemented');
