@@ -13,7 +13,7 @@ import { startUacstaUas } from '../../integration/sipp/uacsta-uas.js';
 import { serverArgs } from './common.js';
 
 const { transport, port } = serverArgs();
-const uas = await startUacstaUas({ transport, port });
+const uas = await startUacstaUas({ transport, port, recordInfos: false });
 
 process.once('SIGTERM', () => {
   void uas.close().then(() => process.exit(0));
