@@ -72,6 +72,16 @@ export class SipCstaChannel implements CstaChannel {
     return this.#dialog;
   }
 
+  /**
+   * The CSTA body of the 2xx that opened the session (the response to a request embedded in the
+   * INVITE, e.g. `RequestSystemStatusResponse`), as UTF-8 text; `undefined` when there was none
+   * or on the answering side.
+   */
+  get establishedBody(): string | undefined {
+    const r = this.#dialog?.establishedBy;
+    return r === undefined || r.body.length === 0 ? undefined : new TextDecoder().decode(r.body);
+  }
+
   get state(): CstaChannelState {
     return this.#closed === undefined ? 'Open' : 'Closed';
   }

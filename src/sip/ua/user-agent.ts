@@ -254,6 +254,12 @@ export class DialogHandle {
   lastAck: { readonly cseq: number; readonly request: SipRequest } | undefined;
   /** @internal RFC 4028 timer or periodic re-INVITE; `undefined` when neither is configured. */
   session: SessionTimer | undefined;
+  /**
+   * The 2xx that established the dialog, on the side that sent the INVITE (`undefined` on the
+   * side that answered it). A uaCSTA session carries the answer to a CSTA request embedded in the
+   * INVITE (a `RequestSystemStatusResponse`) in this response's body (ECMA TR/87 §7.1).
+   */
+  establishedBy: SipResponse | undefined;
   readonly #core: UaCore;
   #handler: DialogRequestHandler | undefined;
   readonly #listeners = new Set<(t: DialogTermination) => void>();
@@ -534,6 +540,7 @@ export class UserAgent {
         if (handle === undefined) {
           const dialog = Dialog.fromUac(request, response, this.#contact);
           handle = new DialogHandle(dialog, this.#core, options.onRequest, this.#trace);
+          handle.establishedBy = response;
           handle.session = this.#newSession(handle);
           this.#dialogs.set(dialogKey(dialog.id), handle);
         } else if (dialogKey(handle.dialog.id) !== dialogKey(dialogIdOfUac(response, handle))) {

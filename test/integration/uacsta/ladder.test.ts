@@ -1,3 +1,4 @@
+import { parseCsta } from '../../../src/csta/index.js';
 /**
  * CstaClient and CstaServer over two SIP user agents on the in-memory transport pair: the
  * session set-up, a service request and an event, as SIP ladders (digest §1.3–1.5, Example 1–3).
@@ -47,6 +48,9 @@ describe('uaCSTA over SIP (A = computing function, B = switching function)', () 
     expect(invite!.headers['content-disposition']).toEqual(['signal;handling=required']);
     expect(text(ok!.body)).toContain('<systemStatus>normal</systemStatus>');
     expect(ok!.headers['content-disposition']).toEqual(['signal;handling=required']);
+    // the answer to the request embedded in the INVITE reaches the controller
+    const opened = parseCsta(channel.establishedBody ?? '');
+    expect(opened.ok && opened.value).toEqual({ type: 'RequestSystemStatusResponse', edition: 'ed3', systemStatus: 'normal' });
 
     const res = await client.request({ type: 'MakeCall', callingDevice: '1001', calledDirectoryNumber: '1002' });
     expect(res.callingDevice).toEqual({ callID: 'call-1', deviceID: '1001' });
