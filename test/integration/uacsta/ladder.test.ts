@@ -1,9 +1,9 @@
-import { parseCsta } from '../../../src/csta/index.js';
 /**
  * CstaClient and CstaServer over two SIP user agents on the in-memory transport pair: the
  * session set-up, a service request and an event, as SIP ladders (digest §1.3–1.5, Example 1–3).
  */
 
+import { parseCsta } from '../../../src/csta/index.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveredEvent } from '../../../src/csta/model/types.js';
 import { acceptSipCstaChannels, openSipCstaChannel } from '../../../src/node/sip-csta-channel.js';
