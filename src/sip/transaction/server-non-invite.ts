@@ -4,8 +4,10 @@
  * @remarks
  * Sends the TU's responses to a request such as INFO, absorbs retransmissions of the request
  * (resending the last response, byte for byte), and lingers in Completed for Timer J. Only the
- * serialized last response is kept, never the request or response objects, so a lingering
- * transaction over UDP costs its key, its bytes and one timer (research/performance.md, G9).
+ * serialized last response is kept, never the request or response objects. Created by a
+ * `TransactionLayer`, a transaction entering Completed over UDP hands its bytes and Timer J
+ * to the layer, which keeps only a compact record (research/performance.md, G9); the object then
+ * reads Completed until Timer J fires, and Terminated after.
  * Over a reliable transport Timer J is zero and the transaction ends with its final response.
  */
 
@@ -69,6 +71,19 @@ export interface ServerTransactionOptions<T, X> extends TransactionBaseOptions<T
   /** The request that created the transaction. */
   readonly request: SipRequest;
   readonly user: ServerTransactionUser<X>;
+  /**
+   * Takes over Completed on an unreliable transport: given the final response's bytes and
+   * Timer J, the layer keeps a compact record that absorbs retransmissions until Timer J fires,
+   * and the transaction object itself can be collected. Returns that record; its `gone` turns
+   * true when Timer J fires or the record is dropped.
+   */
+  readonly linger?: (bytes: Uint8Array, ms: number) => LingerRecord;
+}
+
+/** What a transaction that handed its Completed state to the layer sees of the record. */
+export interface LingerRecord {
+  /** Timer J fired, or the layer dropped the record (close, transport error). */
+  readonly gone: boolean;
 }
 
 /**
@@ -86,12 +101,24 @@ export class ServerNonInviteTransaction<T = unknown> extends Transaction<
   readonly cseq: number;
   private readonly user: ServerTransactionUser<ServerNonInviteTransaction<T>>;
   private last: Uint8Array | undefined;
+  private readonly linger: ((bytes: Uint8Array, ms: number) => LingerRecord) | undefined;
+  private parked: LingerRecord | undefined;
 
   constructor(options: ServerTransactionOptions<T, ServerNonInviteTransaction<T>>) {
     super('non-INVITE server', 'Trying', SERVER_NON_INVITE_TRANSITIONS, OWNERS, options);
     this.method = options.request.method;
     this.cseq = options.request.cseq.seq;
     this.user = options.user;
+    this.linger = options.linger;
+  }
+
+  /**
+   * The current state. A transaction whose Completed state the layer keeps as a compact record
+   * reads Terminated once that record is gone (Timer J fired, or the layer closed).
+   */
+  override get state(): ServerNonInviteState {
+    const s = super.state;
+    return s === 'Completed' && this.parked !== undefined && this.parked.gone ? 'Terminated' : s;
   }
 
   /** Enters Trying. Call once, after the request was registered. */
@@ -159,6 +186,12 @@ export class ServerNonInviteTransaction<T = unknown> extends Transaction<
         return;
       case 'Completed':
         if (this.timers.timerJ === 0) return this.transition('Terminated');
+        if (this.linger !== undefined && this.last !== undefined) {
+          // The layer absorbs retransmissions and runs Timer J from here on.
+          this.parked = this.linger(this.last, this.timers.timerJ);
+          this.last = undefined;
+          return;
+        }
         this.startTimer('J', this.timers.timerJ, () => this.transition('Terminated'));
         return;
       case 'Terminated':

@@ -10,12 +10,14 @@
  * Client transactions are keyed by branch and CSeq method, and a response must also carry the
  * transaction's CSeq number: npm `sip` ignored that number, so an INFO that reused a branch got
  * the previous INFO's CSTA response (research/libfit.md §1.6). All timers of the layer share one
- * timer of the injected clock through a {@link TimerQueue}; a lingering transaction keeps only its
- * key, the serialized last message and one queue entry (research/performance.md).
+ * timer of the injected clock through a {@link TimerQueue}. A UDP non-INVITE server transaction
+ * in Completed is replaced in the table by a compact record of its key, the serialized final
+ * response, its target and its Timer J deadline, in one FIFO swept by one queue entry, so the
+ * transaction object itself is collected (research/performance.md, G9).
  */
 
 import { UaCstaError } from '../../errors.js';
-import { systemClock, type Clock } from '../../util/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { BRANCH_MAGIC_COOKIE, createIdGenerator, type IdGenerator } from '../../util/ids.js';
 import { createTimerQueue, type TimerQueue } from '../../util/timer-queue.js';
 import type { SipMessage, SipRequest, SipResponse, Via } from '../message/types.js';
@@ -23,7 +25,7 @@ import { buildResponse, formatVia } from './build.js';
 import { ClientInviteTransaction } from './client-invite.js';
 import { ClientNonInviteTransaction } from './client-non-invite.js';
 import { ServerInviteTransaction } from './server-invite.js';
-import { ServerNonInviteTransaction } from './server-non-invite.js';
+import { ServerNonInviteTransaction, type LingerRecord } from './server-non-invite.js';
 import { resolveTimers, type TimerOptions, type TimerSets } from './timers.js';
 import type {
   ClientTransactionUser,
@@ -191,6 +193,40 @@ function mergeKey(request: SipRequest): string {
 }
 
 /**
+ * A non-INVITE server transaction in Completed over an unreliable transport, reduced to what
+ * RFC 3261 §17.2.2 still needs of it: its key, the final response's bytes, where they go, and
+ * Timer J as one entry of the layer's timer queue. It never refers to the transaction, which the
+ * collector can take once the TU lets go of it; a request matching `key` resends `bytes` and is
+ * absorbed (research/performance.md, G9).
+ *
+ * Timer J has one duration per layer, so records expire in the order they were made: they form
+ * one FIFO list, swept by a single entry of the timer queue armed at the head's deadline, rather
+ * than a queue entry and a closure each.
+ */
+class Lingering<T> implements LingerRecord {
+  gone = false;
+  next: Lingering<T> | undefined = undefined;
+  readonly key: string;
+  readonly merge: string | undefined;
+  readonly bytes: Uint8Array;
+  readonly target: T;
+  readonly deadline: number;
+  constructor(
+    key: string,
+    merge: string | undefined,
+    bytes: Uint8Array,
+    target: T,
+    deadline: number,
+  ) {
+    this.key = key;
+    this.merge = merge;
+    this.bytes = bytes;
+    this.target = target;
+    this.deadline = deadline;
+  }
+}
+
+/**
  * The RFC 3261 §17 transaction layer of one SIP element.
  *
  * @typeParam T - the transport's address type; the layer only passes it back to `send`
@@ -204,8 +240,8 @@ function mergeKey(request: SipRequest): string {
  */
 export class TransactionLayer<T = unknown> {
   private readonly clients = new Map<string, ClientTransaction<T>>();
-  private readonly servers = new Map<string, ServerTransaction<T>>();
-  private readonly merges = new Map<string, ServerTransaction<T>>();
+  private readonly servers = new Map<string, ServerTransaction<T> | Lingering<T>>();
+  private readonly merges = new Map<string, ServerTransaction<T> | Lingering<T>>();
   private readonly queue: TimerQueue;
   private readonly env: TransactionEnvironment<T>;
   private readonly timerSets: TimerSets;
@@ -213,6 +249,13 @@ export class TransactionLayer<T = unknown> {
   private readonly ids: IdGenerator;
   private readonly serverUser: ServerTransactionUser<ServerTransaction<T>>;
   private current: TransactionLayerState = 'Open';
+  /** Lingering records in deadline order, live ones counted, and the sweep's queue entry. */
+  private lingerHead: Lingering<T> | undefined = undefined;
+  private lingerTail: Lingering<T> | undefined = undefined;
+  private lingerCount = 0;
+  private sweepHandle: TimerHandle | undefined = undefined;
+  private sweepAt = Infinity;
+  private readonly sweepFn = (): void => this.sweep();
 
   /** @throws `ERR_INVALID_ARG` for a missing callback or a bad timer value. */
   constructor(options: TransactionLayerOptions<T>) {
@@ -342,7 +385,10 @@ export class TransactionLayer<T = unknown> {
 
   /** Live transactions and pending timers; for tests, metrics and leak checks. */
   stats(): { readonly client: number; readonly server: number; readonly timers: number } {
-    return { client: this.clients.size, server: this.servers.size, timers: this.queue.size() };
+    // Each lingering record stands for its Timer J; the one sweep entry is not a timer of its own.
+    const timers =
+      this.queue.size() - (this.sweepHandle === undefined ? 0 : 1) + this.lingerCount;
+    return { client: this.clients.size, server: this.servers.size, timers };
   }
 
   /**
@@ -353,11 +399,18 @@ export class TransactionLayer<T = unknown> {
     if (this.current === 'Closed') return;
     this.current = 'Closed';
     for (const tx of [...this.clients.values()]) tx.destroy();
-    for (const tx of [...this.servers.values()]) tx.destroy();
+    for (const tx of [...this.servers.values()]) {
+      if (tx instanceof Lingering) tx.gone = true;
+      else tx.destroy();
+    }
     this.clients.clear();
     this.servers.clear();
     this.merges.clear();
     this.queue.clear();
+    this.sweepHandle = undefined;
+    for (let r = this.lingerHead; r !== undefined; r = r.next) r.gone = true;
+    this.lingerHead = this.lingerTail = undefined;
+    this.lingerCount = 0;
   }
 
   private receiveResponse(response: SipResponse, source: T): ReceiveOutcome {
@@ -386,6 +439,16 @@ export class TransactionLayer<T = unknown> {
 
     const key = serverKey(request, top, branch, request.method, toTag(request));
     const existing = this.servers.get(key);
+    if (existing instanceof Lingering) {
+      try {
+        this.env.send(existing.bytes, existing.target, false);
+      } catch (cause) {
+        // As the transaction would on a failed send (§17.2.4): it ends. Its TU let go of it.
+        this.forget(existing);
+        this.drop(`could not resend the final response: ${String(cause)}`, request);
+      }
+      return 'retransmission';
+    }
     if (existing !== undefined) {
       existing.receiveRetransmission();
       return 'retransmission';
@@ -414,7 +477,7 @@ export class TransactionLayer<T = unknown> {
     source: T,
     reliable: boolean,
   ): ReceiveOutcome {
-    let tx: ServerTransaction<T> | undefined;
+    let tx: ServerTransaction<T> | Lingering<T> | undefined;
     if (branch !== undefined && branch.startsWith(BRANCH_MAGIC_COOKIE)) {
       tx = this.servers.get(serverKey(ack, top, branch, 'INVITE', ''));
     } else {
@@ -438,6 +501,7 @@ export class TransactionLayer<T = unknown> {
     source: T,
     reliable: boolean,
   ): ServerTransaction<T> {
+    let parked: Lingering<T> | undefined;
     const options = {
       env: this.env,
       target: source,
@@ -446,9 +510,17 @@ export class TransactionLayer<T = unknown> {
       request,
       user: this.serverUser,
       onTerminated: () => {
+        if (parked !== undefined) return this.forget(parked);
         if (this.servers.get(key) === tx) this.servers.delete(key);
         if (merge !== undefined && this.merges.get(merge) === tx) this.merges.delete(merge);
       },
+      linger:
+        reliable || request.method === 'INVITE'
+          ? undefined
+          : (bytes: Uint8Array, ms: number): LingerRecord => {
+              parked = this.park(tx, key, merge, bytes, source, ms);
+              return parked;
+            },
     };
     const tx: ServerTransaction<T> =
       request.method === 'INVITE'
@@ -458,6 +530,81 @@ export class TransactionLayer<T = unknown> {
     if (merge !== undefined) this.merges.set(merge, tx);
     tx.start();
     return tx;
+  }
+
+  /** Replaces `tx`, now Completed, by a {@link Lingering} record that Timer J removes. */
+  private park(
+    tx: ServerTransaction<T>,
+    key: string,
+    merge: string | undefined,
+    bytes: Uint8Array,
+    target: T,
+    ms: number,
+  ): Lingering<T> {
+    const record = new Lingering<T>(key, merge, bytes, target, this.queue.now() + ms);
+    if (this.servers.get(key) === tx) this.servers.set(key, record);
+    if (merge !== undefined && this.merges.get(merge) === tx) this.merges.set(merge, record);
+    const tail = this.lingerTail;
+    if (tail !== undefined && tail.deadline > record.deadline) {
+      // Not expected (one Timer J per layer, a monotonic clock); keep the list sorted anyway.
+      let at = this.lingerHead;
+      if (at === undefined || at.deadline > record.deadline) {
+        record.next = at;
+        this.lingerHead = record;
+      } else {
+        while (at.next !== undefined && at.next.deadline <= record.deadline) at = at.next;
+        record.next = at.next;
+        at.next = record;
+      }
+    } else {
+      if (tail === undefined) this.lingerHead = record;
+      else tail.next = record;
+      this.lingerTail = record;
+    }
+    this.lingerCount++;
+    this.armSweep();
+    return record;
+  }
+
+  /** Arms the sweep at the head's deadline, unless it already is. */
+  private armSweep(): void {
+    const head = this.lingerHead;
+    if (head === undefined) return;
+    if (this.sweepHandle !== undefined) {
+      if (this.sweepAt <= head.deadline) return;
+      this.queue.clearTimeout(this.sweepHandle);
+    }
+    this.sweepAt = head.deadline;
+    this.sweepHandle = this.queue.setTimeout(this.sweepFn, head.deadline - this.queue.now());
+  }
+
+  /** Timer J of every record that is due: they end. */
+  private sweep(): void {
+    this.sweepHandle = undefined;
+    const now = this.queue.now();
+    let r = this.lingerHead;
+    while (r !== undefined && r.deadline <= now) {
+      const next = r.next;
+      r.next = undefined;
+      this.forget(r);
+      r = next;
+    }
+    this.lingerHead = r;
+    if (r === undefined) this.lingerTail = undefined;
+    this.armSweep();
+  }
+
+  /**
+   * Ends a lingering record: Timer J fired, or its transaction was ended. The record stays in the
+   * list, inert, until its deadline.
+   */
+  private forget(record: Lingering<T>): void {
+    if (record.gone) return;
+    record.gone = true;
+    this.lingerCount--;
+    if (this.servers.get(record.key) === record) this.servers.delete(record.key);
+    const merge = record.merge;
+    if (merge !== undefined && this.merges.get(merge) === record) this.merges.delete(merge);
   }
 
   private drop(reason: string, message: SipMessage): 'dropped' {
