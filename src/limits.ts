@@ -67,6 +67,12 @@ export const TRANSPORT_LIMITS = {
   udpBufferBytes: 4 * 1024 * 1024,
   /** Largest WebSocket message accepted (RFC 7118: one SIP message per frame); `ws` defaults to 100 MiB. */
   maxWsPayloadBytes: 65_536,
+  /**
+   * Longest time one SIP message may take to arrive on a stream connection, from its first byte
+   * to its last (a slow-loris defence). A 64 KiB message needs well under a second on any link a
+   * SIP peer uses; 10 s leaves room for a congested one.
+   */
+  streamMessageTimeoutMs: 10_000,
   /** Most open connections of one stream or WebSocket transport, inbound and outbound together. */
   maxConnections: 4_096,
   /** Bytes queued for writing on one connection above which its reading is paused until it drains. */
@@ -123,4 +129,35 @@ export const REGISTRAR_LIMITS = {
 export interface RegistrarLimits {
   readonly maxAors: number;
   readonly maxContactsPerAor: number;
+}
+
+/**
+ * Limits of the uaCSTA session layer (`src/uacsta/`).
+ *
+ * @remarks
+ * Events and invokes come from the peer or pile up behind a slow consumer; each buffer is bounded
+ * (STYLE §7). Past `maxBufferedEvents` an `events()` iterator ends with
+ * `UACSTA_ERR_EVENT_OVERFLOW` (saying how many were lost) rather than growing; past
+ * `maxHeldEvents` early events are released before the response they wait for rather than kept.
+ */
+export const UACSTA_LIMITS = {
+  /** Events one `events()` iterator buffers for a consumer that has not pulled them. */
+  maxBufferedEvents: 1_024,
+  /** Events held while a request is in flight (digest §1.5 item 6, ordering hazard). */
+  maxHeldEvents: 256,
+  /** Requests that may wait behind those in flight. */
+  maxQueuedInvokes: 64,
+  /** Requests sent at once on one association (many phones process INFO serially). */
+  maxInFlightInvokes: 1,
+  /** Monitors one association restarts after a recovery. */
+  maxMonitors: 256,
+} as const;
+
+/** The shape of {@link UACSTA_LIMITS}, for options that override some of them. */
+export interface UaCstaLimits {
+  readonly maxBufferedEvents: number;
+  readonly maxHeldEvents: number;
+  readonly maxQueuedInvokes: number;
+  readonly maxInFlightInvokes: number;
+  readonly maxMonitors: number;
 }

@@ -47,6 +47,8 @@ export interface StreamConnectionOptions {
   readonly limits: SipLimits;
   readonly clock: Clock;
   readonly idleTimeoutMs: number;
+  /** See `StreamTransportOptions.messageTimeoutMs`. */
+  readonly messageTimeoutMs: number;
   readonly highWaterBytes: number;
   readonly maxWriteBufferBytes: number;
   readonly sink: () => TransportSink;
@@ -66,6 +68,8 @@ export class StreamConnection {
   #state: StreamConnectionState;
   #lastActivity: number;
   #idleTimer: TimerHandle | undefined;
+  /** Armed while the framer holds part of a message: the slow-loris deadline. */
+  #messageTimer: TimerHandle | undefined;
   #paused = false;
   #closeReason = 'peer';
   #closeError: unknown;
@@ -166,6 +170,7 @@ export class StreamConnection {
       sink.trace({ type: 'error', error });
       return;
     }
+    this.#watchPartial(events.some((ev) => ev.type === 'message'));
     for (const ev of events) {
       if (this.#state === 'Closed') return; // closed by the sink (write limit) or a framing error
       switch (ev.type) {
@@ -203,6 +208,28 @@ export class StreamConnection {
     }
   }
 
+  /**
+   * Keeps the message deadline: armed when a chunk leaves part of a message in the framer, re-armed
+   * when a message completed in that chunk (the part held is then a new message), cleared when
+   * the framer holds nothing.
+   */
+  #watchPartial(completed: boolean): void {
+    const partial = this.#framer.state === 'Headers' || this.#framer.state === 'Body';
+    if (this.#messageTimer !== undefined && (!partial || completed)) {
+      this.#o.clock.clearTimeout(this.#messageTimer);
+      this.#messageTimer = undefined;
+    }
+    if (!partial || this.#messageTimer !== undefined || this.#o.messageTimeoutMs === Infinity) return;
+    this.#messageTimer = this.#o.clock.setTimeout(() => {
+      this.#messageTimer = undefined;
+      const error = transportFailure(
+        `connection ${this.id}: a message from ${this.remote.host}:${this.remote.port} took over ${this.#o.messageTimeoutMs} ms to arrive (${this.#framer.bufferedBytes} bytes so far); limit messageTimeoutMs`,
+      );
+      this.#o.sink().trace({ type: 'dropped', reason: error.message, source: this.remote, error });
+      this.close('slow', error);
+    }, this.#o.messageTimeoutMs);
+  }
+
   #armIdle(ms: number): void {
     if (ms === Infinity || this.#state === 'Closed') return;
     this.#idleTimer = this.#o.clock.setTimeout(() => {
@@ -219,6 +246,8 @@ export class StreamConnection {
     this.#state = 'Closed';
     if (this.#idleTimer !== undefined) this.#o.clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
+    if (this.#messageTimer !== undefined) this.#o.clock.clearTimeout(this.#messageTimer);
+    this.#messageTimer = undefined;
     this.#framer.close();
     const early = this.#early;
     this.#early = [];

@@ -49,6 +49,13 @@ export interface StreamTransportOptions {
    * @defaultValue 300_000
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * A message whose first byte arrived this long ago and that is still not complete closes its
+   * connection: a "slow loris" that trickles one byte at a time keeps a connection active
+   * without ever finishing a request, so the idle timeout alone does not end it; `Infinity`
+   * never. @defaultValue `TRANSPORT_LIMITS.streamMessageTimeoutMs`
+   */
+  readonly messageTimeoutMs?: number;
   /** Most connections at once, inbound and outbound. @defaultValue `TRANSPORT_LIMITS.maxConnections` */
   readonly maxConnections?: number;
   /** Unsent bytes on a connection above which its reading pauses. @defaultValue `TRANSPORT_LIMITS.streamHighWaterBytes` */
@@ -63,6 +70,7 @@ export interface StreamTransportOptions {
 export const STREAM_TRANSPORT_DEFAULTS = {
   host: '127.0.0.1',
   idleTimeoutMs: 300_000,
+  messageTimeoutMs: TRANSPORT_LIMITS.streamMessageTimeoutMs,
   maxConnections: TRANSPORT_LIMITS.maxConnections,
   highWaterBytes: TRANSPORT_LIMITS.streamHighWaterBytes,
   maxWriteBufferBytes: TRANSPORT_LIMITS.maxStreamWriteBufferBytes,
@@ -86,6 +94,7 @@ interface Resolved {
   readonly sentBy: { readonly host: string; readonly port?: number | undefined } | undefined;
   readonly limits: SipLimits;
   readonly idleTimeoutMs: number;
+  readonly messageTimeoutMs: number;
   readonly maxConnections: number;
   readonly highWaterBytes: number;
   readonly maxWriteBufferBytes: number;
@@ -138,6 +147,7 @@ function resolve(o: StreamTransportOptions, protocol: 'tcp' | 'tls'): Resolved {
           },
     limits: resolveSipLimits(o.limits),
     idleTimeoutMs: count(o.idleTimeoutMs ?? d.idleTimeoutMs, 'idleTimeoutMs', 1),
+    messageTimeoutMs: count(o.messageTimeoutMs ?? d.messageTimeoutMs, 'messageTimeoutMs', 1),
     maxConnections: count(o.maxConnections ?? d.maxConnections, 'maxConnections', 1),
     highWaterBytes: count(o.highWaterBytes ?? d.highWaterBytes, 'highWaterBytes', 1),
     maxWriteBufferBytes: count(
@@ -306,6 +316,7 @@ export class StreamTransport implements Transport {
       limits: o.limits,
       clock: o.clock,
       idleTimeoutMs: o.idleTimeoutMs,
+      messageTimeoutMs: o.messageTimeoutMs,
       highWaterBytes: o.highWaterBytes,
       maxWriteBufferBytes: o.maxWriteBufferBytes,
       sink: () => this.#sink,
