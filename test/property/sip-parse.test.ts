@@ -12,6 +12,7 @@ import { SipStreamFramer } from '../../src/sip/message/framer.js';
 import { parseSipMessage } from '../../src/sip/message/parse.js';
 import { createRequest, serializeSipMessage } from '../../src/sip/message/serialize.js';
 import type { SipMessage } from '../../src/sip/message/types.js';
+import { mutate, mutationArb } from '../support/mutate.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300);
 /** Long fuzz runs (`npm run test:fuzz`) need more than vitest's default 5 s per test. */
@@ -37,80 +38,6 @@ const SEEDS: readonly Uint8Array[] = [
     .sort()
     .map((f) => new Uint8Array(readFileSync(join(fixtures, f)))),
 ];
-
-/** Bytes that matter to the grammar, for insertions and overwrites. */
-const INTERESTING = [
-  0x0d, 0x0a, 0x20, 0x09, 0x3a, 0x3b, 0x2c, 0x22, 0x5c, 0x3c, 0x3e, 0x3d, 0x40, 0x2f, 0x00, 0x7f,
-  0x80, 0xc3, 0xff, 0x30, 0x39, 0x2d,
-];
-
-type Mutation =
-  | { readonly kind: 'set'; readonly at: number; readonly byte: number }
-  | { readonly kind: 'insert'; readonly at: number; readonly bytes: readonly number[] }
-  | { readonly kind: 'delete'; readonly at: number; readonly length: number }
-  | {
-      readonly kind: 'repeat';
-      readonly at: number;
-      readonly length: number;
-      readonly times: number;
-    }
-  | { readonly kind: 'truncate'; readonly at: number };
-
-const byteArb = fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 }));
-const position = fc.nat({ max: 1 << 16 });
-const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), at: position, byte: byteArb }),
-  fc.record({
-    kind: fc.constant('insert' as const),
-    at: position,
-    bytes: fc.array(byteArb, { minLength: 1, maxLength: 8 }),
-  }),
-  fc.record({
-    kind: fc.constant('delete' as const),
-    at: position,
-    length: fc.integer({ min: 1, max: 16 }),
-  }),
-  fc.record({
-    kind: fc.constant('repeat' as const),
-    at: position,
-    length: fc.integer({ min: 1, max: 40 }),
-    times: fc.integer({ min: 2, max: 400 }),
-  }),
-  fc.record({ kind: fc.constant('truncate' as const), at: position }),
-);
-
-function mutate(seed: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
-  let b = Array.from(seed);
-  for (const m of mutations) {
-    const at = b.length === 0 ? 0 : m.at % (b.length + 1);
-    switch (m.kind) {
-      case 'set':
-        if (at < b.length) b[at] = m.byte;
-        break;
-      case 'insert':
-        b.splice(at, 0, ...m.bytes);
-        break;
-      case 'delete':
-        b.splice(at, m.length);
-        break;
-      case 'repeat': {
-        const piece = b.slice(at, at + m.length);
-        const copies: number[] = [];
-        for (let i = 0; i < m.times && copies.length < 70_000; i++) copies.push(...piece);
-        b.splice(at, 0, ...copies);
-        break;
-      }
-      case 'truncate':
-        b = b.slice(0, at);
-        break;
-      default: {
-        const never: never = m;
-        throw new Error(`unknown mutation ${JSON.stringify(never)}`);
-      }
-    }
-  }
-  return Uint8Array.from(b);
-}
 
 const limitsArb: fc.Arbitrary<SipLimits> = fc.oneof(
   fc.constant(SIP_LIMITS),
