@@ -223,6 +223,9 @@ export function decodeValue(el: XmlElement, typeRef: string, ctx: DecodeContext,
     leafOnly(el, ctx, path);
     const t = el.text.trim();
     const name = typeRef.slice(1);
+    // an unknown value is kept (a newer edition or a vendor may add one); no value at all is not
+    // a value of any edition, and could not be written back
+    if (t === '') throw new InvalidContent(path, `<${el.name}> is empty; a ${name} value is expected`);
     if (!enumSet(name).has(t)) {
       warn(ctx, 'CSTA_WARN_UNKNOWN_VALUE', path, `'${clip(t)}' is not a ${name} value of the schema; kept`);
     }

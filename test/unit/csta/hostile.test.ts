@@ -16,6 +16,16 @@ describe('parseCsta on hostile input: an error value with its code, never an exc
     expect(errorCode(parseCsta(billionLaughs))).toBe('CSTA_ERR_DOCTYPE');
   });
 
+  it('refuses an enumerated element with no value (found by test:fuzz): it could not be written back', () => {
+    const r = parseCsta(
+      `<AgentBusyEvent xmlns="${NS3}"><monitorCrossRefID>7</monitorCrossRefID><agentDevice><notKnown/></agentDevice><pendingAgentState/></AgentBusyEvent>`,
+    );
+    expect(errorCode(r)).toBe('CSTA_ERR_INVALID');
+    expect(!r.ok && r.error.message).toBe(
+      '/AgentBusyEvent/pendingAgentState: <pendingAgentState> is empty; a PendingAgentState value is expected',
+    );
+  });
+
   it('refuses an external entity with CSTA_ERR_DOCTYPE', () => {
     expect(errorCode(parseCsta(externalEntity))).toBe('CSTA_ERR_DOCTYPE');
   });
