@@ -125,6 +125,15 @@ export const REGISTRAR_LIMITS = {
   maxContactsPerAor: 16,
 } as const;
 
+/** Limits of the SIP UA core (`src/sip/ua/`). */
+export const UA_LIMITS = {
+  /**
+   * Most retries of one re-INVITE or UPDATE answered 491 Request Pending (RFC 3261 §14.1): each
+   * waits the RFC's random back-off; two UAs that keep colliding give up after this many.
+   */
+  maxGlareRetries: 3,
+} as const;
+
 /** The shape of {@link REGISTRAR_LIMITS}, for options that override some of them. */
 export interface RegistrarLimits {
   readonly maxAors: number;
@@ -161,3 +170,55 @@ export interface UaCstaLimits {
   readonly maxInFlightInvokes: number;
   readonly maxMonitors: number;
 }
+
+/**
+ * Limits of the simulated phone's SDP reader (`src/phone/sip/sdp.ts`).
+ *
+ * @remarks
+ * A phone's offer is well under 1 KiB with one or two `m=` lines; past a limit the description is
+ * refused and the INVITE answered 488 (RFC 3261 §21.4.26).
+ */
+export const SDP_LIMITS = {
+  /** Largest session description in characters. */
+  maxSdpBytes: 8_192,
+  /** Most lines in one description. */
+  maxSdpLines: 256,
+  /** Most `m=` sections in one description. */
+  maxSdpMedia: 8,
+} as const;
+
+/** The shape of {@link SDP_LIMITS}, for options that override some of them. */
+export interface SdpLimits {
+  readonly maxSdpBytes: number;
+  readonly maxSdpLines: number;
+  readonly maxSdpMedia: number;
+}
+
+/**
+ * Limits of the CLI's message trace (`src/cli/trace-options.ts`, `src/trace/`).
+ *
+ * @remarks
+ * `--ladder` and `--pcap` keep the messages until the command ends; a long `monitor` run would
+ * otherwise keep every event it ever saw. Past the limit the oldest messages are left out of the
+ * files (and a note says how many); `--trace` lines are printed as they come and keep nothing.
+ */
+export const TRACE_LIMITS = {
+  /** Most messages kept for `--ladder` and `--pcap` (at most 64 KiB each: SIP_LIMITS). */
+  maxRecords: 20_000,
+} as const;
+
+/**
+ * Limits of the simulated phone (`src/phone/`).
+ *
+ * @remarks
+ * A controller that never acknowledges events, or opens monitor after monitor, must not grow a
+ * phone without bound. Past `maxQueuedEventsPerSession` the oldest waiting event of that session
+ * is dropped and traced; past `maxMonitorsPerSession` MonitorStart is answered
+ * `subscribedResourceAvailability/objectMonitorLimitExceeded` (digest §4.1.6).
+ */
+export const PHONE_LIMITS = {
+  /** Monitors one CSTA session may hold on a phone at once. */
+  maxMonitorsPerSession: 64,
+  /** Events waiting to be sent on one session (one event INFO is in flight at a time). */
+  maxQueuedEventsPerSession: 1_024,
+} as const;

@@ -69,6 +69,11 @@ describe('architecture', () => {
     expect(offenders(under('uacsta'), (i) => isNode(i) || /^(sip|phone|adapters|cli)\//.test(i) || i === 'sip.js')).toEqual([]);
   });
 
+  it('keeps the phone model pure: phone/ outside phone/sip/ imports no node:*, sip/, node/ or cli/', () => {
+    const pure = under('phone').filter((f) => !f.path.startsWith('phone/sip/'));
+    expect(offenders(pure, (i) => isNode(i) || /^(sip|node|cli|adapters)\//.test(i) || i === 'sip.js')).toEqual([]);
+  });
+
   it('lets only adapters/sipjs/ import sip.js', () => {
     expect(offenders(sources.filter((s) => !s.path.startsWith('adapters/sipjs/')), (i) => i === 'sip.js' || i.startsWith('sip.js/'))).toEqual([]);
   });
