@@ -11,12 +11,13 @@ function uacsta(args: string[], input?: string): { status: number | null; stdout
   return { status: r.status, stdout: r.stdout };
 }
 
+// each case starts tsx processes (one to three seconds each on a loaded 2-core machine)
 describe('the uacsta process', () => {
   it('decodes the quick-start example (what `npm start` runs) and exits 0', () => {
     const r = uacsta(['decode', 'examples/csta/make-call.xml']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ type: 'MakeCall', edition: 'ed3', calledDirectoryNumber: '2002' });
-  });
+  }, 60_000);
 
   it('pipes decode into encode and exits 1 on bad input', () => {
     const dec = uacsta(['decode', 'examples/csta/make-call.xml']);
@@ -24,5 +25,5 @@ describe('the uacsta process', () => {
     expect(enc.status).toBe(0);
     expect(enc.stdout).toContain('ecma-323/csta/ed5');
     expect(uacsta(['decode', '-'], '<a><b></a>').status).toBe(1);
-  });
+  }, 60_000);
 });
