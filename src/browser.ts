@@ -6,3 +6,11 @@ export type { CstaParseResult, ParseCstaOptions, SerializeCstaOptions, CstaWarni
 export type { CstaMessage, CstaMessageType, CstaServiceMap, Edition, Known, UnknownCstaMessage } from './csta/model/types.js';
 export { UaCstaError, isUaCstaError, ERROR_DOCS } from './errors.js';
 export type { ErrorCode } from './errors.js';
+// uaCSTA session layer (runtime-neutral); the sip.js adapter is the separate entry `uacsta/sipjs`
+export { CstaClient } from './uacsta/client.js';
+export type { CstaClientOptions, CstaClientEvents, CstaEvent } from './uacsta/client.js';
+export { CstaServer } from './uacsta/server.js';
+export type { CstaServerOptions, CstaServiceHandler } from './uacsta/server.js';
+export { CstaServiceError, CstaRejectedError } from './uacsta/errors.js';
+export { CSTA_CONTENT_TYPE, CSTA_CONTENT_DISPOSITION } from './uacsta/channel.js';
+export type { CstaChannel, CstaChannelAnswer, CstaChannelRequest, CstaChannelResponse, CstaChannelHandler } from './uacsta/channel.js';

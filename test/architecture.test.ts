@@ -69,6 +69,19 @@ describe('architecture', () => {
     expect(offenders(under('uacsta'), (i) => isNode(i) || /^(sip|phone|adapters|cli)\//.test(i) || i === 'sip.js')).toEqual([]);
   });
 
+  it('keeps trace/ pure: no node:*, Buffer or process, no layer but csta/', () => {
+    const trace = under('trace');
+    expect(offenders(trace, (i) => isNode(i) || /^(sip|uacsta|phone|adapters|cli|node)\//.test(i))).toEqual([]);
+    const bad = trace.flatMap((s) =>
+      s.text
+        .split('\n')
+        .map((line, n) => ({ line, n }))
+        .filter(({ line }) => /\b(Buffer|process)\./.test(line) && !/^\s*(\*|\/\/)/.test(line))
+        .map(({ n }) => `${s.path}:${n + 1}`),
+    );
+    expect(bad).toEqual([]);
+  });
+
   it('keeps the phone model pure: phone/ outside phone/sip/ imports no node:*, sip/, node/ or cli/', () => {
     const pure = under('phone').filter((f) => !f.path.startsWith('phone/sip/'));
     expect(offenders(pure, (i) => isNode(i) || /^(sip|node|cli|adapters)\//.test(i) || i === 'sip.js')).toEqual([]);
@@ -145,6 +158,34 @@ describe('browser entry', () => {
       if (/\b(Buffer|process)\./.test(f.text.replace(/^\s*(\*|\/\/).*$/gm, ''))) bad.push(`${f.path} mentions Buffer or process`);
     }
     expect(seen.size).toBeGreaterThan(5);
+    expect(bad).toEqual([]);
+  });
+
+  it('reaches no node:* import, Buffer or process from the sip.js entry (src/adapters/sipjs/index.ts)', () => {
+    const byPath = new Map(sources.map((s) => [s.path.replace(/\.ts$/, ''), s]));
+    const seen = new Set<string>();
+    const queue = ['adapters/sipjs/index'];
+    const bad: string[] = [];
+    while (queue.length > 0) {
+      const p = queue.pop()!;
+      if (seen.has(p)) continue;
+      seen.add(p);
+      const f = byPath.get(p);
+      if (f === undefined) continue;
+      for (const i of f.imports) {
+        if (isNode(i)) bad.push(`${f.path} imports ${i}`);
+        const local = i.replace(/\.js$/, '').replace(/\/index$/, '/index');
+        if (byPath.has(local)) queue.push(local);
+      }
+      if (/\b(Buffer|process)\./.test(f.text.replace(/^\s*(\*|\/\/).*$/gm, ''))) bad.push(`${f.path} mentions Buffer or process`);
+    }
+    expect(seen.has('adapters/sipjs/sipjs-csta-phone')).toBe(true);
+    expect(bad).toEqual([]);
+  });
+
+  it('lets adapters/sipjs/ import only csta/, uacsta/, util/, errors and sip.js (never our Node SIP stack)', () => {
+    const allowed = (i: string): boolean => i === 'sip.js' || /^(csta|uacsta|util|adapters\/sipjs)\/|^(errors|limits)\.js$/.test(i);
+    const bad = offenders(under('adapters/sipjs'), (i) => isNode(i) || !allowed(i));
     expect(bad).toEqual([]);
   });
 });

@@ -110,3 +110,86 @@ export async function startKamailio(
   if (child.pid === undefined) throw new Error('kamailio has no pid');
   return { pid: child.pid, host: '127.0.0.1', port, algorithm, log: () => stderr, stop };
 }
+
+/** The WebSocket configuration (issue #9): registrar and proxy between WS and UDP, no auth. */
+export const KAMAILIO_WS_CFG = join(dirname(fileURLToPath(import.meta.url)), 'kamailio-ws.cfg');
+
+/** A running Kamailio of `kamailio-ws.cfg`. */
+export interface RunningKamailioWs {
+  readonly pid: number;
+  readonly host: '127.0.0.1';
+  /** The UDP listener (our Node user agents). */
+  readonly udpPort: number;
+  /** The TCP listener that upgrades to WebSocket (RFC 7118): `ws://127.0.0.1:<wsPort>`. */
+  readonly wsPort: number;
+  log(): string;
+  /** Ends it by its PID (SIGTERM, SIGKILL after `ms`) and removes the runtime folder. */
+  stop(ms?: number): Promise<void>;
+}
+
+let wsModules: boolean | undefined;
+
+/** Whether `kamailio-ws.cfg` loads (kamailio with the websocket and xhttp modules), checked once. */
+export function hasKamailioWs(): boolean {
+  wsModules ??=
+    hasKamailio() &&
+    spawnSync('kamailio', ['-c', '-f', KAMAILIO_WS_CFG], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  return wsModules;
+}
+
+/** Starts Kamailio with `kamailio-ws.cfg`; resolves once it listens on UDP and TCP. */
+export async function startKamailioWs(options: { readonly startMs?: number } = {}): Promise<RunningKamailioWs> {
+  const udpPort = await freePort();
+  let wsPort = await freePort();
+  while (wsPort === udpPort) wsPort = await freePort();
+  const runDir = mkdtempSync(join(tmpdir(), 'uacsta-kamailio-ws-'));
+  const args = [
+    '-DD',
+    '-E',
+    '-f', KAMAILIO_WS_CFG,
+    '-l', `udp:127.0.0.1:${udpPort}`,
+    '-l', `tcp:127.0.0.1:${wsPort}`,
+    '-Y', runDir,
+    '-P', join(runDir, 'kamailio.pid'),
+    '-m', '32',
+    '-M', '8',
+  ];
+  const child = spawn('kamailio', args, { cwd: runDir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    if (stderr.length < 1_000_000) stderr += chunk;
+  });
+  let exited = false;
+  const exit = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    });
+    child.once('error', () => {
+      exited = true;
+      resolve();
+    });
+  });
+  const stop = async (ms = 3000): Promise<void> => {
+    if (!exited && child.pid !== undefined) {
+      process.kill(child.pid, 'SIGTERM');
+      const timer = setTimeout(() => {
+        if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+      }, ms);
+      await exit;
+      clearTimeout(timer);
+    }
+    rmSync(runDir, { recursive: true, force: true });
+  };
+  try {
+    const startMs = options.startMs ?? 10_000;
+    await waitListening(udpPort, 'udp', startMs, () => exited);
+    await waitListening(wsPort, 'tcp', startMs, () => exited);
+  } catch (error) {
+    await stop();
+    throw new Error(`kamailio (ws) did not start: ${String(error)}\n${stderr.slice(-4000)}`);
+  }
+  if (child.pid === undefined) throw new Error('kamailio has no pid');
+  return { pid: child.pid, host: '127.0.0.1', udpPort, wsPort, log: () => stderr, stop };
+}
