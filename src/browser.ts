@@ -14,3 +14,23 @@ export type { CstaServerOptions, CstaServiceHandler } from './uacsta/server.js';
 export { CstaServiceError, CstaRejectedError } from './uacsta/errors.js';
 export { CSTA_CONTENT_TYPE, CSTA_CONTENT_DISPOSITION } from './uacsta/channel.js';
 export type { CstaChannel, CstaChannelAnswer, CstaChannelRequest, CstaChannelResponse, CstaChannelHandler } from './uacsta/channel.js';
+export type { CstaChannelFactory, CstaChannelInit } from './uacsta/channel.js';
+export { CLIENT_DEFAULTS } from './uacsta/client.js';
+export type { CstaConnectOptions, CstaEventsOptions, CstaRequestOptions } from './uacsta/client.js';
+export { CstaAssociation, CstaMonitor, ASSOCIATION_DEFAULTS } from './uacsta/association.js';
+export type {
+  CstaAssociationOptions,
+  CstaAssociationEvents,
+  CstaAssociationState,
+  CstaAssociationTraceEvent,
+  CstaMonitorState,
+  CstaRecovery,
+  DeviceResync,
+  RestartedMonitor,
+  ResyncResult,
+} from './uacsta/association.js';
+export { createEventStream } from './uacsta/event-stream.js';
+export type { EventIterator, EventSink } from './uacsta/event-stream.js';
+export { checkSystemStatus, requestSystemStatusBody } from './uacsta/system-status.js';
+export { UACSTA_LIMITS } from './limits.js';
+export type { UaCstaLimits } from './limits.js';

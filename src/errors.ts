@@ -36,6 +36,10 @@ export const ERROR_DOCS = {
   UACSTA_ERR_TIMEOUT: 'A CSTA request got no final response within `invokeTimeoutMs`; the outcome is unknown and the association stays up.',
   UACSTA_ERR_CLOSED: 'The CSTA client, server or its channel was closed while the operation was pending, or before it was called.',
   UACSTA_ERR_UNEXPECTED_RESPONSE: 'The peer answered a CSTA request with a document that is neither the matching response nor `<CSTAErrorCode>`.',
+  UACSTA_ERR_EVENT_OVERFLOW: 'An events() iterator fell `maxBufferedEvents` behind; it ended with this error, which says how many events were lost.',
+  UACSTA_ERR_SYSTEM_STATUS: 'The association was not opened: the answer to the RequestSystemStatus in the INVITE was missing or not `normal` (digest §1.3).',
+  UACSTA_ERR_RECOVERY_FAILED: 'The association was lost and could not be re-opened within `maxRecoveryAttempts`; it is closed.',
+  UACSTA_ERR_RECOVERING: 'The association is being re-opened after a loss; the request was not sent (retry after the `recovered` notification).',
 } as const;
 
 /** A stable error code; see {@link ERROR_DOCS}. */

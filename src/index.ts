@@ -35,6 +35,16 @@ export type { SipEndpointOptions, SipEndpointUser, SipHop } from './sip/endpoint
 export { UserAgent, DialogHandle } from './sip/ua/user-agent.js';
 export type { UserAgentOptions, InviteOptions, InviteHandler, RequestAnswer, DialogTermination } from './sip/ua/user-agent.js';
 export { SipResponseError } from './sip/ua/response-error.js';
+export type {
+  OutOfDialogHandler,
+  OutOfDialogRequestOptions,
+  ReferHandler,
+  DialogRequestHandler,
+  TerminationReason,
+} from './sip/ua/user-agent.js';
+export type { IncomingInvite, ProgressOptions } from './sip/ua/incoming-invite.js';
+export type { IncomingRefer, ReferOptions, ReferProgress, ReferSubscription } from './sip/ua/refer.js';
+export { formatReplaces, parseReplaces, replacesFor, type Replaces } from './sip/dialog/replaces.js';
 export { DigestClient } from './sip/auth/digest-client.js';
 export type { DigestClientOptions, DigestCredentialsSupplier } from './sip/auth/digest-client.js';
 export { DigestServer } from './sip/auth/digest-server.js';
@@ -43,3 +53,27 @@ export { BindingStore } from './sip/registrar/binding-store.js';
 export type { BindingStoreOptions, Binding, RegisterResult } from './sip/registrar/binding-store.js';
 export { systemClock, manualClock } from './util/clock.js';
 export type { Clock, ManualClock } from './util/clock.js';
+
+// uaCSTA session layer: controller (CstaClient, CstaAssociation), controlled side (CstaServer),
+// the CstaChannel seam, and its Node bindings (session mode over INVITE/INFO, style B over NOTIFY).
+export { CstaClient, CLIENT_DEFAULTS } from './uacsta/client.js';
+export type { CstaClientOptions, CstaClientEvents, CstaClientState, CstaClientTraceEvent, CstaConnectOptions, CstaEvent, CstaEventsOptions, CstaRequestOptions } from './uacsta/client.js';
+export { CstaServer } from './uacsta/server.js';
+export type { CstaServerOptions, CstaServerState, CstaServerTraceEvent, CstaServiceHandler } from './uacsta/server.js';
+export { CstaServiceError, CstaRejectedError } from './uacsta/errors.js';
+export type { CstaErrorCategory } from './uacsta/errors.js';
+export { CSTA_CONTENT_TYPE, CSTA_CONTENT_DISPOSITION, isCstaContentType } from './uacsta/channel.js';
+export type { CstaChannel, CstaChannelAnswer, CstaChannelClosed, CstaChannelFactory, CstaChannelHandler, CstaChannelInit, CstaChannelRequest, CstaChannelResponse, CstaChannelState } from './uacsta/channel.js';
+export { CstaAssociation, CstaMonitor, ASSOCIATION_DEFAULTS } from './uacsta/association.js';
+export type { CstaAssociationOptions, CstaAssociationEvents, CstaAssociationState, CstaAssociationTraceEvent, CstaMonitorState, CstaRecovery, DeviceResync, RestartedMonitor, ResyncResult } from './uacsta/association.js';
+export { createEventStream } from './uacsta/event-stream.js';
+export type { EventIterator, EventSink } from './uacsta/event-stream.js';
+export { checkSystemStatus, requestSystemStatusBody } from './uacsta/system-status.js';
+export { UACSTA_LIMITS } from './limits.js';
+export type { UaCstaLimits } from './limits.js';
+export { SipCstaChannel, openSipCstaChannel, acceptSipCstaChannels, MAX_HELD_REQUESTS } from './node/sip-csta-channel.js';
+export type { OpenSipCstaChannelOptions } from './node/sip-csta-channel.js';
+export { connectCsta, openCstaAssociation, sipCstaChannelFactory } from './node/connect-csta.js';
+export type { SipOpenOptions } from './node/connect-csta.js';
+export { NotifyCstaChannel, openNotifyCstaChannel, acceptNotifyCstaChannels, UACSTA_EVENT_PACKAGE } from './node/notify-csta-channel.js';
+export type { NotifyCstaOptions, AcceptNotifyCstaOptions } from './node/notify-csta-channel.js';

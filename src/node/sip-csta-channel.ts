@@ -13,7 +13,7 @@
 
 import { UaCstaError } from '../errors.js';
 import type { SipRequest, SipResponse } from '../sip/message/types.js';
-import type { DialogHandle, RequestAnswer, UserAgent } from '../sip/ua/user-agent.js';
+import type { DialogHandle, InviteHandler, RequestAnswer, UserAgent } from '../sip/ua/user-agent.js';
 import {
   CSTA_CONTENT_DISPOSITION,
   CSTA_CONTENT_TYPE,
@@ -84,6 +84,34 @@ export class SipCstaChannel implements CstaChannel {
 
   get state(): CstaChannelState {
     return this.#closed === undefined ? 'Open' : 'Closed';
+  }
+
+  /** True when the dialog has an RFC 4028 session timer or a periodic re-INVITE of the UA. */
+  get refreshedByBinding(): boolean {
+    return (this.#dialog?.sessionTimer.mode ?? 'off') !== 'off';
+  }
+
+  /**
+   * Re-INVITEs the dialog (digest §1.7, Example 10) with `body` (a `RequestSystemStatus`) when
+   * given, and resolves with the final response, whatever its status. A 481 or 408 ends the
+   * dialog (RFC 5057), which closes the channel.
+   */
+  async refresh(body?: string): Promise<CstaChannelResponse> {
+    const dialog = this.#dialog;
+    if (dialog === undefined || this.#closed !== undefined)
+      throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#closed?.reason ?? 'not open'})`);
+    const hasBody = body !== undefined && body.length > 0;
+    try {
+      const res = await dialog.request('INVITE', {
+        ...(hasBody ? { body, contentType: CSTA_CONTENT_TYPE, headers: { 'Content-Disposition': CSTA_CONTENT_DISPOSITION } } : {}),
+      });
+      return toResponse(res);
+    } catch (error) {
+      const response = (error as { response?: unknown }).response;
+      if ((error as { code?: unknown }).code === 'SIP_ERR_REJECTED' && response !== undefined)
+        return toResponse(response as SipResponse);
+      throw error;
+    }
   }
 
   /** @internal Binds the dialog (called once). */
@@ -225,7 +253,16 @@ export async function openSipCstaChannel(
  * acceptSipCstaChannels(ua, (channel) => new CstaServer({ channel }).handle('MakeCall', makeCall));
  */
 export function acceptSipCstaChannels(ua: UserAgent, onChannel: (channel: SipCstaChannel) => void): () => void {
-  return ua.onInvite(async (request, dialog) => {
+  return ua.onInvite(cstaInviteHandler(onChannel));
+}
+
+/**
+ * The INVITE handler of {@link acceptSipCstaChannels}, for a UA that also takes other INVITEs
+ * (a simulated phone takes calls with SDP and CSTA sessions on the same address) and hands it
+ * the ones that are not calls.
+ */
+export function cstaInviteHandler(onChannel: (channel: SipCstaChannel) => void): InviteHandler {
+  return async (request, dialog) => {
     const contentType = contentTypeOf(request);
     const hasBody = request.body.length > 0;
     if (hasBody && !isCstaContentType(contentType)) {
@@ -238,5 +275,5 @@ export function acceptSipCstaChannels(ua: UserAgent, onChannel: (channel: SipCst
     onChannel(channel);
     if (!hasBody) return { status: 200 };
     return toAnswer(await channel.dispatch({ body: decoder.decode(request.body), contentType }));
-  });
+  };
 }

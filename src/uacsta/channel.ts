@@ -75,7 +75,33 @@ export interface CstaChannel {
   onClosed(listener: (closed: CstaChannelClosed) => void): () => void;
   /** Ends the session (BYE). Idempotent. */
   close(): Promise<void>;
+  /**
+   * The CSTA body of the answer that opened the session (the response to a request embedded in
+   * the INVITE, digest §1.3), when the binding knows it; `undefined` when there was none.
+   */
+  readonly establishedBody?: string | undefined;
+  /**
+   * True when the binding refreshes the session itself (RFC 4028 session timer negotiated), so the
+   * association need not re-INVITE (digest §1.7). Absent means no.
+   */
+  readonly refreshedByBinding?: boolean;
+  /**
+   * Refreshes the session (a re-INVITE, digest §1.7 and Example 10), with `body` (a CSTA
+   * `RequestSystemStatus`) when given, and resolves with the final response, whatever its status.
+   * Optional: bindings without a session to refresh (out-of-dialog NOTIFY) leave it out.
+   */
+  refresh?(body?: string): Promise<CstaChannelResponse>;
 }
+
+/** What a channel factory is asked for: the CSTA body of the opening request, if any. */
+export interface CstaChannelInit {
+  /** A CSTA document for the INVITE (Microsoft's `RequestSystemStatus`). */
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Opens one CSTA application session (an INVITE in session mode); used again to recover. */
+export type CstaChannelFactory = (init: CstaChannelInit) => Promise<CstaChannel>;
 
 /** The media type of a Content-Type value, lower-cased and without parameters. */
 export function mediaType(contentType: string | undefined): string | undefined {

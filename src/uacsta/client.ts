@@ -13,10 +13,20 @@
 import { parseCsta, serializeCsta } from '../csta/index.js';
 import type { CstaMessage, CstaServiceMap, Edition } from '../csta/model/types.js';
 import { UaCstaError } from '../errors.js';
+import { UACSTA_LIMITS } from '../limits.js';
 import { Emitter } from '../util/emitter.js';
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
-import { CSTA_CONTENT_TYPE, isCstaContentType, type CstaChannel, type CstaChannelAnswer, type CstaChannelRequest } from './channel.js';
+import {
+  CSTA_CONTENT_TYPE,
+  isCstaContentType,
+  type CstaChannel,
+  type CstaChannelAnswer,
+  type CstaChannelFactory,
+  type CstaChannelRequest,
+} from './channel.js';
 import { CstaRejectedError, CstaServiceError } from './errors.js';
+import { createEventStream, type EventIterator } from './event-stream.js';
+import { checkSystemStatus, requestSystemStatusBody } from './system-status.js';
 
 /** Every CSTA event (root element named `…Event`). */
 export type CstaEvent = Extract<CstaMessage, { readonly type: `${string}Event` }>;
@@ -41,6 +51,18 @@ export interface CstaClientOptions {
   /** Requests that may wait behind the one in flight. @defaultValue 64 */
   readonly maxQueuedInvokes?: number;
   /**
+   * Requests sent at once (pipelining). RFC 3261 allows parallel INFO transactions, but many
+   * phones process them serially (digest §1.4). @defaultValue 1
+   */
+  readonly maxInFlightInvokes?: number;
+  /** Default buffer of each `events()` iterator. @defaultValue 1024 (`UACSTA_LIMITS`) */
+  readonly maxBufferedEvents?: number;
+  /**
+   * Events held while a request is in flight, released right after its response reached the
+   * caller (digest §1.5 item 6). Past this, the oldest are released at once. @defaultValue 256
+   */
+  readonly maxHeldEvents?: number;
+  /**
    * Edition to write requests in when the request names none.
    * @defaultValue the edition of the last document the peer sent, else ed3 (ECMA TR/87)
    */
@@ -51,7 +73,35 @@ export interface CstaClientOptions {
 }
 
 /** Defaults of {@link CstaClientOptions}. */
-export const CLIENT_DEFAULTS = { invokeTimeoutMs: 32_000, maxQueuedInvokes: 64 } as const;
+export const CLIENT_DEFAULTS = {
+  invokeTimeoutMs: 32_000,
+  maxQueuedInvokes: UACSTA_LIMITS.maxQueuedInvokes,
+  maxInFlightInvokes: UACSTA_LIMITS.maxInFlightInvokes,
+  maxBufferedEvents: UACSTA_LIMITS.maxBufferedEvents,
+  maxHeldEvents: UACSTA_LIMITS.maxHeldEvents,
+} as const;
+
+/** Options of {@link CstaClient.connect}: the client's options, with a channel factory. */
+export interface CstaConnectOptions extends Omit<CstaClientOptions, 'channel'> {
+  /** Opens the session (for SIP: INVITE → 200 → ACK), given the INVITE's CSTA body. */
+  readonly open: CstaChannelFactory;
+  /**
+   * Put a `RequestSystemStatus` in the opening request and require `normal` in its answer
+   * (Microsoft's and sipe's behaviour, digest §1.3). @defaultValue false
+   */
+  readonly requestSystemStatus?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link CstaClient.events}. */
+export interface CstaEventsOptions {
+  /** Only the events of this monitor (`monitorCrossRefID`, compared exactly). */
+  readonly monitor?: string;
+  /** Buffer of this iterator. @defaultValue the client's `maxBufferedEvents` */
+  readonly maxBufferedEvents?: number;
+  /** Ends the iterator with `ERR_ABORTED`. */
+  readonly signal?: AbortSignal;
+}
 
 /** Options of one {@link CstaClient.request}. */
 export interface CstaRequestOptions {
@@ -80,9 +130,10 @@ interface Invoke {
   cleanup: () => void;
 }
 
-function positiveInt(value: number, name: string): number {
+/** @internal A positive integer option; `Infinity` lifts a limit explicitly (STYLE §5). */
+export function positiveInt(value: number, name: string, infinityAllowed = name !== 'invokeTimeoutMs'): number {
   if (!Number.isInteger(value) || value <= 0) {
-    if (value !== Infinity || name !== 'maxQueuedInvokes')
+    if (value !== Infinity || !infinityAllowed)
       throw new UaCstaError('ERR_INVALID_ARG', `${name} must be a positive integer; found ${String(value)}`);
   }
   return value;
@@ -106,9 +157,15 @@ export class CstaClient {
   readonly #trace: (event: CstaClientTraceEvent) => void;
   readonly #emitter: Emitter<CstaClientEvents>;
   readonly #monitors = new Map<string, Set<(ev: CstaEvent) => void>>();
+  readonly #maxInFlight: number;
+  readonly #maxBufferedEvents: number;
+  readonly #maxHeld: number;
   readonly #queue: Invoke[] = [];
-  #inFlight: Invoke | undefined;
-  #busy = false;
+  readonly #inFlight = new Set<Invoke>();
+  /** Events that arrived while a request was in flight (digest §1.5 item 6). */
+  readonly #held: CstaEvent[] = [];
+  /** Releases scheduled after a response and not yet run. */
+  #releasing = 0;
   #peerEdition: Edition | undefined;
   #state: CstaClientState = 'Open';
   #closing: Promise<void> | undefined;
@@ -120,6 +177,9 @@ export class CstaClient {
     this.#channel = options.channel;
     this.#invokeTimeoutMs = positiveInt(options.invokeTimeoutMs ?? CLIENT_DEFAULTS.invokeTimeoutMs, 'invokeTimeoutMs');
     this.#maxQueued = positiveInt(options.maxQueuedInvokes ?? CLIENT_DEFAULTS.maxQueuedInvokes, 'maxQueuedInvokes');
+    this.#maxInFlight = positiveInt(options.maxInFlightInvokes ?? CLIENT_DEFAULTS.maxInFlightInvokes, 'maxInFlightInvokes', false);
+    this.#maxBufferedEvents = positiveInt(options.maxBufferedEvents ?? CLIENT_DEFAULTS.maxBufferedEvents, 'maxBufferedEvents');
+    this.#maxHeld = positiveInt(options.maxHeldEvents ?? CLIENT_DEFAULTS.maxHeldEvents, 'maxHeldEvents');
     this.#edition = options.edition;
     this.#clock = options.clock ?? systemClock;
     this.#trace = options.trace ?? (() => {});
@@ -128,8 +188,44 @@ export class CstaClient {
     this.#unsubscribe.push(this.#channel.onClosed(({ reason }) => this.#ended(reason)));
   }
 
+  /**
+   * Opens a session through `options.open` and returns a client on it. With
+   * `requestSystemStatus`, the INVITE carries `<RequestSystemStatus>` and its answer must say
+   * `normal`; otherwise the session is closed again and the promise rejects
+   * `UACSTA_ERR_SYSTEM_STATUS` (digest §1.3, §1.13 item 1).
+   *
+   * @example
+   * const client = await CstaClient.connect({ open: (init) => openSipCstaChannel(ua, target, init), requestSystemStatus: true });
+   */
+  static async connect(options: CstaConnectOptions): Promise<CstaClient> {
+    if (options === null || typeof options !== 'object' || typeof options.open !== 'function')
+      throw new UaCstaError('ERR_INVALID_ARG', 'options.open must be a function that opens a CstaChannel');
+    const { open, requestSystemStatus, signal, ...rest } = options;
+    if (signal?.aborted) throw new UaCstaError('ERR_ABORTED', 'aborted before opening', { cause: signal.reason });
+    const body = requestSystemStatus === true ? requestSystemStatusBody(options.edition) : undefined;
+    const channel = await open({ ...(body === undefined ? {} : { body }), ...(signal === undefined ? {} : { signal }) });
+    if (body !== undefined) {
+      const problem = checkSystemStatus(channel.establishedBody);
+      if (problem !== undefined) {
+        await channel.close().catch(() => {});
+        throw problem;
+      }
+    }
+    return new CstaClient({ ...rest, channel });
+  }
+
   get state(): CstaClientState {
     return this.#state;
+  }
+
+  /** The channel under the client. */
+  get channel(): CstaChannel {
+    return this.#channel;
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#inFlight.size;
   }
 
   /** Requests waiting behind the one in flight. */
@@ -157,7 +253,7 @@ export class CstaClient {
       const message = req as CstaMessage;
       const edition = message.edition ?? this.#edition ?? this.#peerEdition;
       const body = serializeCsta(message, edition === undefined ? {} : { edition });
-      if (this.#busy && this.#queue.length >= this.#maxQueued) {
+      if (this.#inFlight.size >= this.#maxInFlight && this.#queue.length >= this.#maxQueued) {
         throw new UaCstaError(
           'UACSTA_ERR_QUEUE_FULL',
           `${this.#queue.length} requests wait behind the one in flight; limit is ${this.#maxQueued}`,
@@ -212,6 +308,30 @@ export class CstaClient {
     };
   }
 
+  /**
+   * An async iterator over the events of this client (or of one monitor), in arrival order, with
+   * a bounded buffer: a consumer `maxBufferedEvents` behind ends with `UACSTA_ERR_EVENT_OVERFLOW`
+   * saying how many were lost. It ends when the client closes.
+   *
+   * @example
+   * for await (const ev of client.events({ monitor: ref, signal })) log(ev.type);
+   */
+  events(options: CstaEventsOptions = {}): EventIterator<CstaEvent> {
+    const max = positiveInt(options.maxBufferedEvents ?? this.#maxBufferedEvents, 'maxBufferedEvents');
+    const monitor = options.monitor;
+    if (monitor !== undefined && (typeof monitor !== 'string' || monitor === ''))
+      throw new UaCstaError('ERR_INVALID_ARG', 'monitor must be a non-empty monitorCrossRefID');
+    const offs: (() => void)[] = [];
+    const { sink, iterator } = createEventStream<CstaEvent>(max, () => offs.forEach((off) => off()), options.signal);
+    if (this.#state !== 'Open') {
+      sink.end();
+      return iterator;
+    }
+    offs.push(monitor === undefined ? this.#emitter.on('event', (e) => sink.push(e)) : this.onMonitor(monitor, (e) => sink.push(e)));
+    offs.push(this.#emitter.on('closed', () => sink.end()));
+    return iterator;
+  }
+
   /** Ends the association (the channel's BYE) and rejects what is pending. Idempotent. */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
@@ -225,13 +345,16 @@ export class CstaClient {
   // ---- requests ----------------------------------------------------------------------------
 
   #pump(): void {
-    if (this.#busy || this.#state !== 'Open') return;
-    let next = this.#queue.shift();
-    while (next !== undefined && next.settled) next = this.#queue.shift();
-    if (next === undefined) return;
-    const invoke = next;
-    this.#busy = true;
-    this.#inFlight = invoke;
+    while (this.#inFlight.size < this.#maxInFlight && this.#state === 'Open') {
+      let next = this.#queue.shift();
+      while (next !== undefined && next.settled) next = this.#queue.shift();
+      if (next === undefined) return;
+      this.#send(next);
+    }
+  }
+
+  #send(invoke: Invoke): void {
+    this.#inFlight.add(invoke);
     let timer: TimerHandle | undefined = this.#clock.setTimeout(() => {
       timer = undefined;
       this.#settle(
@@ -254,8 +377,8 @@ export class CstaClient {
       .finally(() => {
         if (timer !== undefined) this.#clock.clearTimeout(timer);
         // the slot stays taken until the transaction ends, even when the caller gave up
-        if (this.#inFlight === invoke) this.#inFlight = undefined;
-        this.#busy = false;
+        this.#inFlight.delete(invoke);
+        this.#responded();
         this.#pump();
       });
   }
@@ -320,9 +443,38 @@ export class CstaClient {
       return { status: 200 };
     }
     const event = m as CstaEvent;
+    if (this.#inFlight.size > 0 || this.#releasing > 0) {
+      // it may be caused by the request in flight: hold it until that response has been delivered
+      if (this.#held.length >= this.#maxHeld) {
+        const early = this.#held.shift()!;
+        this.#safeTrace({ type: 'dropped', reason: `released <${early.type}> early: ${this.#maxHeld} events held (maxHeldEvents)` });
+        queueMicrotask(() => this.#deliver(early));
+      }
+      this.#held.push(event);
+      return { status: 200 };
+    }
     // deliver after the answer is on its way, so a slow listener never delays the 200
     queueMicrotask(() => this.#deliver(event));
     return { status: 200 };
+  }
+
+  /**
+   * A response has been settled: the events held so far are released a few microtasks later, once
+   * the caller's continuation of `request()` has run (so it sees the response, then the events).
+   */
+  #responded(): void {
+    if (this.#held.length === 0 && this.#releasing === 0) return;
+    const count = this.#held.length;
+    this.#releasing++;
+    void Promise.resolve()
+      .then(() => undefined)
+      .then(() => undefined)
+      .then(() => {
+        this.#releasing--;
+        // with another request in flight, later events may be its own: release only the earlier
+        const n = this.#inFlight.size > 0 ? Math.min(count, this.#held.length) : this.#held.length;
+        for (const event of this.#held.splice(0, n)) this.#deliver(event);
+      });
   }
 
   #deliver(event: CstaEvent): void {
@@ -344,11 +496,20 @@ export class CstaClient {
 
   #ended(reason: string): void {
     if (this.#state === 'Closed') return;
+    // events received before the end are delivered, not lost
+    for (const event of this.#held.splice(0)) this.#deliver(event);
     this.#state = 'Closed';
     for (const off of this.#unsubscribe.splice(0)) off();
     const closed = new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA association ended (${reason})`);
     for (const invoke of this.#queue.splice(0)) this.#settle(invoke, closed);
-    if (this.#inFlight !== undefined) this.#settle(this.#inFlight, closed);
+    // a request in flight usually gets its own final response as the channel ends (a 481 ends the
+    // dialog while it answers the INFO): let that response win, then reject what is left
+    const inFlight = [...this.#inFlight];
+    let hops: Promise<void> = Promise.resolve();
+    for (let i = 0; i < 8; i++) hops = hops.then(() => undefined);
+    void hops.then(() => {
+      for (const invoke of inFlight) this.#settle(invoke, closed);
+    });
     this.#emitter.emit('closed', { reason });
     this.#emitter.clear();
     this.#monitors.clear();

@@ -40,6 +40,12 @@ export interface CstaServerOptions {
    * @defaultValue true
    */
   readonly answerFeatures?: boolean;
+  /**
+   * Answer `RequestSystemStatus` (in the INVITE, a refresh re-INVITE or an INFO) with
+   * `systemStatus` `normal` when no handler is registered for it (digest §1.3, §1.7).
+   * @defaultValue true
+   */
+  readonly answerSystemStatus?: boolean;
   readonly trace?: (event: CstaServerTraceEvent) => void;
 }
 
@@ -62,6 +68,7 @@ export class CstaServer {
   readonly #channel: CstaChannel;
   readonly #edition: Edition;
   readonly #answerFeatures: boolean;
+  readonly #answerSystemStatus: boolean;
   readonly #trace: (event: CstaServerTraceEvent) => void;
   readonly #handlers = new Map<string, AnyHandler>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -75,6 +82,7 @@ export class CstaServer {
     this.#channel = options.channel;
     this.#edition = options.edition ?? 'ed3';
     this.#answerFeatures = options.answerFeatures ?? true;
+    this.#answerSystemStatus = options.answerSystemStatus ?? true;
     this.#trace = options.trace ?? (() => {});
     this.#unsubscribe.push(this.#channel.onRequest((req) => this.#onRequest(req)));
     this.#unsubscribe.push(this.#channel.onClosed(() => this.#ended()));
@@ -165,6 +173,8 @@ export class CstaServer {
     }
     const handler = this.#handlers.get(m.type);
     if (handler === undefined) {
+      if (m.type === 'RequestSystemStatus' && this.#answerSystemStatus)
+        return this.#reply({ type: 'RequestSystemStatusResponse', systemStatus: 'normal' }, edition);
       if (m.type === 'GetCSTAFeatures' && this.#answerFeatures) {
         try {
           return this.#reply(this.#features(), edition);

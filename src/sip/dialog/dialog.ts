@@ -72,6 +72,12 @@ export interface DialogInit {
 /** Methods whose requests and 2xx responses refresh the remote target (RFC 3311, §12.2). */
 const TARGET_REFRESH = new Set(['INVITE', 'UPDATE']);
 
+/**
+ * Methods whose requests carry our Contact: the target refreshes, and REFER and NOTIFY, which
+ * make or serve a subscription usage (RFC 3515 §2.4, RFC 6665 §4.2).
+ */
+const WITH_CONTACT = new Set(['INVITE', 'UPDATE', 'REFER', 'NOTIFY', 'SUBSCRIBE']);
+
 function withoutTag(a: NameAddr): NameAddr {
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const k in a.params) if (k !== 'tag') params[k] = a.params[k]!;
@@ -216,6 +222,20 @@ export class Dialog {
     this.#state = to;
   }
 
+  /**
+   * Confirms an early dialog with the 2xx of its fork (RFC 3261 §13.2.2.4: "the dialog MUST be
+   * transitioned to the "confirmed" state, and the route set for the dialog MUST be recomputed
+   * based on the 2xx response"); the 2xx's Contact becomes the remote target.
+   *
+   * @throws `ERR_INVALID_STATE` unless the dialog is early.
+   */
+  confirm(response: SipResponse): void {
+    this.transition('Confirmed');
+    this.#routeSet = readNameAddrs(response.headers['record-route']).map(formatRoute).reverse();
+    const target = contactUri(response);
+    if (target !== undefined) this.#remoteTarget = target;
+  }
+
   /** The next local CSeq number (§12.2.1.1: one more than the last, 1 when there was none). */
   nextCSeq(): number {
     const next = this.#localSeq === undefined ? 1 : this.#localSeq + 1;
@@ -284,7 +304,7 @@ export class Dialog {
       routes = [...routes.slice(1), `<${this.#remoteTarget}>`];
     }
     if (routes.length > 0) headers['Route'] = routes;
-    if (TARGET_REFRESH.has(method)) headers['Contact'] = `<${this.localContact}>`;
+    if (WITH_CONTACT.has(method)) headers['Contact'] = `<${this.localContact}>`;
     if (hasBody) headers['Content-Type'] = options.contentType!;
     for (const [name, value] of Object.entries(options.headers ?? {})) headers[name] = value;
     return {
