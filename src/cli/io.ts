@@ -7,6 +7,12 @@ export interface CliIo {
   readonly stderr: (text: string) => void;
   /** Reads a file, or standard input for `-`, as bytes. */
   readonly readInput: (path: string) => Promise<Uint8Array>;
+  /**
+   * A signal aborted on SIGINT or SIGTERM, for commands that run until interrupted (`monitor`,
+   * `responder`); the handlers are installed on the first call only. Absent in tests that run
+   * commands in-process without signals.
+   */
+  readonly interruption?: () => AbortSignal;
 }
 
 /** Exit codes, documented in `uacsta --help`. */

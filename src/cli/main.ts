@@ -9,11 +9,17 @@ import { dirname, join } from 'node:path';
 import { readFileSync, realpathSync } from 'node:fs';
 import { runDecode, DECODE_HELP } from './commands/decode.js';
 import { runEncode, ENCODE_HELP } from './commands/encode.js';
+import { runInvoke, INVOKE_HELP } from './commands/invoke.js';
+import { runMonitor, MONITOR_HELP } from './commands/monitor.js';
+import { runResponder, RESPONDER_HELP } from './commands/responder.js';
 import { EXIT, type CliIo } from './io.js';
 
 const COMMANDS: Readonly<Record<string, { run: (a: readonly string[], io: CliIo) => Promise<number>; help: string; summary: string }>> = {
   decode: { run: runDecode, help: DECODE_HELP, summary: 'CSTA XML → typed JSON' },
   encode: { run: runEncode, help: ENCODE_HELP, summary: 'typed JSON → CSTA XML (choose the edition)' },
+  invoke: { run: runInvoke, help: INVOKE_HELP, summary: 'one CSTA request in its own session; the response as JSON' },
+  monitor: { run: runMonitor, help: MONITOR_HELP, summary: 'start a monitor and print its events as JSON lines' },
+  responder: { run: runResponder, help: RESPONDER_HELP, summary: 'answer every CSTA request positively (bench/smoke peer)' },
 };
 
 function mainHelp(): string {
@@ -31,6 +37,17 @@ Options:
 
 Exit codes: 0 success; 1 protocol failure (bad input, the peer said no, timeout);
 2 usage error.
+
+Examples:
+  uacsta demo                                     two phones and a controller; the ladder
+  uacsta demo --ladder demo.html --pcap demo.pcap
+  uacsta phone --listen udp:127.0.0.1:5070 --extension 1000 --count 2
+  uacsta call sip:1000@127.0.0.1:5070 1000 1001   click-to-dial, follow the call
+  uacsta monitor sip:1000@127.0.0.1:5070 --json   the phone's events as JSON lines
+  uacsta invoke sip:1000@127.0.0.1:5070 '{"type":"SnapshotDevice","snapshotObject":"1000"}'
+  uacsta decode examples/csta/make-call.xml
+
+Docs: docs/cli.md (every command and flag), docs/tracing.md (--trace, --ladder, --pcap).
 `;
 }
 
@@ -70,7 +87,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown };
     if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`uacsta ${first}: ${String(err.message)}\n`);
+      io.stderr(`uacsta ${first}: ${String(err.message)}\n(see uacsta ${first} --help for what it expects)\n`);
       return EXIT.usage;
     }
     if (typeof err.code === 'string' && (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'EACCES')) {
@@ -92,7 +109,18 @@ export const processIo: CliIo = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
   readInput: (path) => (path === '-' ? readStdin() : readFile(path)),
+  interruption: () => {
+    if (interrupted === undefined) {
+      const c = new AbortController();
+      interrupted = c;
+      process.once('SIGINT', () => c.abort());
+      process.once('SIGTERM', () => c.abort());
+    }
+    return interrupted.signal;
+  },
 };
+
+let interrupted: AbortController | undefined;
 
 function isMain(): boolean {
   const entry = process.argv[1];
@@ -105,6 +133,10 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // a closed pipe (uacsta demo | head) ends the output, not the process with a stack trace
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  });
   runCli(process.argv.slice(2), processIo).then(
     (code) => {
       process.exitCode = code;

@@ -4,13 +4,14 @@
  * BENCH_OUT).
  *
  * Environment: BENCH_ROUNDS, BENCH_MS (codec rows); BENCH_SIP_ROUNDS (default 3),
- * BENCH_SIP_SECONDS (default 5) for the SIP rows, which need `sipp`; BENCH_ONLY=codec or
- * BENCH_ONLY=sip runs one group.
+ * BENCH_SIP_SECONDS (default 5) for the SIP and uaCSTA rows, which need `sipp`; BENCH_ONLY=codec,
+ * BENCH_ONLY=sip or BENCH_ONLY=uacsta (the `uacsta responder` and CstaClient rows) runs one group.
  */
 import { writeFileSync } from 'node:fs';
 import { codecBench } from './codec.bench.js';
 import { printTable, type BenchRow } from './harness.js';
 import { sipBench } from './sip.bench.js';
+import { uacstaBench } from './uacsta.bench.js';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 7);
 const ms = Number(process.env['BENCH_MS'] ?? 400);
@@ -21,6 +22,7 @@ const only = process.env['BENCH_ONLY'];
 const rows: BenchRow[] = [];
 if (only === undefined || only === 'codec') rows.push(...codecBench(rounds, ms));
 if (only === undefined || only === 'sip') rows.push(...(await sipBench(sipRounds, { seconds: sipSeconds })));
+if (only === undefined || only === 'uacsta') rows.push(...(await uacstaBench(sipRounds, { seconds: sipSeconds })));
 printTable(rows, (s) => process.stdout.write(s));
 const out = process.env['BENCH_OUT'] ?? 'bench-results.json';
 writeFileSync(

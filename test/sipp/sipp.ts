@@ -285,6 +285,8 @@ function infoCounts(text: string): CountsRow[] {
 
 /** Options of {@link startSippUas}. */
 export interface SippUasOptions {
+  /** The scenario file of this folder. @defaultValue 'uas-info.xml' */
+  readonly scenario?: string;
   readonly transport: SippTransport;
   /** Defaults to a free port. */
   readonly port?: number;
@@ -300,7 +302,7 @@ export interface SippUasOptions {
 export async function startSippUas(opts: SippUasOptions): Promise<SippUas> {
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort());
-    const run = startSipp('uas-info.xml', [
+    const run = startSipp(opts.scenario ?? 'uas-info.xml', [
       '-t', opts.transport === 'tn' ? 't1' : opts.transport,
       '-i', '127.0.0.1',
       '-p', String(port),
@@ -328,11 +330,13 @@ export async function startSippUas(opts: SippUasOptions): Promise<SippUas> {
 
 /** Options of {@link runSippUac}. */
 export interface SippUacOptions {
+  /** The scenario file of this folder. @defaultValue 'uac-info.xml' */
+  readonly scenario?: string;
   readonly transport: SippTransport;
   /** The UAS, on 127.0.0.1. */
   readonly port: number;
-  /** INFO transactions per dialog (`-set infos`). */
-  readonly infos: number;
+  /** INFO transactions per dialog (`-set infos`; only for scenarios that declare it). */
+  readonly infos?: number;
   /** Dialogs in flight: SIPp's closed loop (`-users`), a new call as soon as one ends. */
   readonly inFlight: number;
   /** Stop after this many calls (`-m`). */
@@ -348,11 +352,11 @@ export interface SippUacOptions {
 
 /** Runs `uac-info.xml` against 127.0.0.1:`port` to its end (bounded by `deadlineMs`). */
 export async function runSippUac(opts: SippUacOptions): Promise<SippReport> {
-  const run = startSipp('uac-info.xml', [
+  const run = startSipp(opts.scenario ?? 'uac-info.xml', [
     '-t', opts.transport,
     '-i', '127.0.0.1',
     '-p', String(await freePort()),
-    '-set', 'infos', String(opts.infos),
+    ...(opts.infos !== undefined ? ['-set', 'infos', String(opts.infos)] : []),
     '-users', String(opts.inFlight),
     ...(opts.calls !== undefined ? ['-m', String(opts.calls)] : []),
     ...(opts.seconds !== undefined ? ['-timeout', `${opts.seconds}s`] : []),
