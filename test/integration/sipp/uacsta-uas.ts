@@ -132,7 +132,21 @@ export async function startUacstaUas(opts: UacstaUasOptions): Promise<UacstaUas>
     unacked.set(callId, setTimeout(tick, interval));
   };
 
+  /**
+   * A later request of the same dialog shows the peer has the 2xx although its ACK was lost:
+   * retransmitting on would only reach a call the peer may already have ended (SIPp then logs a
+   * "dead call"). RFC 3261 §13.3.1.4 asks for retransmission until the ACK; stopping once the
+   * peer has evidently confirmed the dialog is the usual reading.
+   */
+  const confirmedBy = (request: SipRequest): void => {
+    const timer = unacked.get(request.callId);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    unacked.delete(request.callId);
+  };
+
   const answer = (request: SipRequest, tx: ServerTransaction<SipHop>): void => {
+    if (request.method !== 'INVITE') confirmedBy(request);
     switch (request.method) {
       case 'INVITE': {
         stats.invites++;
