@@ -23,6 +23,15 @@ function fail(path: string, message: string): never {
   throw new UaCstaError('CSTA_ERR_SERIALIZE', `${path}: ${message}`);
 }
 
+/** A field that the edition being written does not have; `needs` is the first edition with it. */
+export class EditionTooOld extends UaCstaError {
+  readonly needs: number;
+  constructor(path: string, message: string, needs: number) {
+    super('CSTA_ERR_SERIALIZE', `${path}: ${message}`);
+    this.needs = needs;
+  }
+}
+
 const fieldMaps = new Map<string, ReadonlyMap<string, FieldDef>>();
 
 /** Field lookup by model field name, built once per type. */
@@ -74,7 +83,7 @@ export function encodeContent(
         }
         count++;
         if (f.s !== undefined && f.s > ctx.edition) {
-          fail(path, `'${name}' exists from ed${f.s} on; cannot be written in ed${ctx.edition}`);
+          throw new EditionTooOld(path, `'${name}' exists from ed${f.s} on; cannot be written in ed${ctx.edition}`, f.s);
         }
         out += encodeField(f, v, ctx, path);
       }
