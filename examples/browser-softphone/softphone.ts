@@ -83,10 +83,13 @@ function render(): void {
   const reg = $('registration');
   reg.textContent = registration;
   reg.className = registration === 'registered' ? 'badge on' : 'badge';
-  const by = $('controlledBy');
-  const controllers = phone?.controllers ?? [];
-  by.textContent = controllers.length === 0 ? 'nobody' : controllers.join(', ');
-  by.className = controllers.length === 0 ? 'badge' : 'badge on';
+  if (phone !== undefined) {
+    // (in controller mode the badge says what this page controls)
+    const by = $('controlledBy');
+    const controllers = phone.controllers;
+    by.textContent = controllers.length === 0 ? 'nobody' : controllers.join(', ');
+    by.className = controllers.length === 0 ? 'badge' : 'badge on';
+  }
   const list = $('calls');
   const calls = phone?.calls ?? [];
   list.innerHTML = '';
@@ -146,18 +149,23 @@ const controller: ControllerApi = {
     client = new CstaClient({ channel: opened.channel, invokeTimeoutMs: 10_000 });
     client.on('event', (e) => {
       controller.events.push(e);
-      note(`${e.type}`);
+      note(`${e.type}${'cause' in e ? ` (${String(e.cause)})` : ''}`);
     });
+    client.on('closed', () => ($('controlledBy').textContent = `session to ${target} closed`));
     $('controlledBy').textContent = `controlling ${target}`;
+    $('controlledBy').className = 'badge on';
     return opened.establishedBody;
   },
   async request(message) {
     if (client === undefined) throw new Error('not connected');
     try {
-      return await client.request(message as never);
+      const response = (await client.request(message as never)) as { type: string };
+      note(`${message.type} → ${response.type}`);
+      return response;
     } catch (error) {
-      // cross the page boundary as plain data
+      // shown on the page, and crosses the page boundary as plain data
       const e = error as { code?: string; category?: string; value?: string; message?: string };
+      note(`${message.type} → CSTA error ${e.category ?? e.code ?? ''}: ${e.value ?? e.message ?? ''}`);
       return { error: { code: e.code, category: e.category, value: e.value, message: e.message } };
     }
   },

@@ -13,12 +13,15 @@
  * the sessions' state changes and sent to every monitor. Requests for other services get the
  * `CstaServer`'s `serviceNotSupported`, never a silent 200.
  *
+ * A REFER received on one of the phone's calls (it is the transferee) is accepted and followed
+ * with a new call the monitors see, unless the app set its own `onRefer` on that session.
+ *
  * Calls the softphone's user makes or takes on the page are seen too: incoming `Invitation`s are
  * observed through the `UserAgent` delegate (the app's own `onInvite` still runs), and an
  * outgoing session the app creates itself is reported with {@link SipJsCstaPhone.track}.
  */
 
-import { Inviter, SessionState, UserAgent, type Invitation, type InviterOptions, type Session, type UserAgentDelegate } from 'sip.js';
+import { Inviter, SessionState, UserAgent, type Invitation, type InviterOptions, type Referral, type Session, type UserAgentDelegate } from 'sip.js';
 import type {
   ConnectionID,
   CstaMessage,
@@ -89,6 +92,8 @@ interface CallRecord {
   readonly session: Session;
   releasedLocally: boolean;
   clearCause: EventCause;
+  /** Transferred away by SingleStepTransferCall: its Transfered event stands for the clearing. */
+  transferredAway: boolean;
 }
 
 interface Association {
@@ -196,7 +201,11 @@ export class SipJsCstaPhone {
     if (this.#closed) throw new UaCstaError('ERR_INVALID_STATE', 'the phone is closed');
     const target = UserAgent.makeURI(this.#dialTarget(number));
     if (target === undefined) throw new UaCstaError('ERR_INVALID_ARG', `cannot call '${number}'`);
-    const inviter = new Inviter(this.#ua, target, this.#inviterOptions);
+    return this.#place(new Inviter(this.#ua, target, this.#inviterOptions), number);
+  }
+
+  /** Tracks and sends an outgoing INVITE (MakeCall, the dial pad, a REFER being followed). */
+  #place(inviter: Inviter, number: string): SipJsCall {
     const call = this.#track(inviter, 'outgoing', number);
     this.#emitter.emit('session', inviter);
     this.#emitAll((x) => ({
@@ -349,10 +358,24 @@ export class SipJsCstaPhone {
           })
           .catch(reject);
       });
-      // the transferred party now calls the target itself; this phone leaves the call
+      // the transferred party now calls the target itself; this phone leaves the call: the
+      // transferring device sees Transfered (`null`, singleStepTransfer), no ConnectionCleared
+      // (ECMA-269 §17.2.20; digest "blind transfer" flow)
+      const target = text(req.transferredTo);
       call.clearCause = 'singleStepTransfer';
+      call.transferredAway = true;
+      this.#emitAll((x) => ({
+        type: 'TransferedEvent',
+        monitorCrossRefID: x,
+        primaryOldCall: this.#own(call),
+        transferringDevice: dev(this.#device),
+        transferredToDevice: dev(target),
+        transferredConnections: [{ newConnection: { callID: call.callID, deviceID: target }, oldConnection: { callID: call.callID, deviceID: call.remoteDevice } }],
+        localConnectionInfo: 'null',
+        cause: 'singleStepTransfer',
+      }));
       await this.#clear(call);
-      return { type: 'SingleStepTransferCallResponse', transferredCall: { callID: call.callID, deviceID: text(req.transferredTo) } };
+      return { type: 'SingleStepTransferCallResponse', transferredCall: { callID: call.callID, deviceID: target } };
     });
     server.handle('SetDoNotDisturb', (req) => {
       if (text(req.device) !== this.#device) throw fail('invalidDeviceID');
@@ -411,10 +434,14 @@ export class SipJsCstaPhone {
       session,
       releasedLocally: false,
       clearCause: 'normalClearing',
+      transferredAway: false,
     };
     this.#calls.set(callID, call);
     this.#bySession.set(session, call);
     session.stateChange.addListener((s) => this.#onState(call, s));
+    // RFC 3515: a REFER on one of our calls (we are the transferee) is followed by a call the
+    // monitors see; the app's own onRefer, when it set one, wins
+    if (session.delegate?.onRefer === undefined) session.delegate = { ...session.delegate, onRefer: (referral) => this.#followReferral(call, referral) };
     this.#changed();
     return call;
   }
@@ -451,13 +478,25 @@ export class SipJsCstaPhone {
             : call.releasedLocally || call.direction === 'incoming'
               ? 'callCancelled'
               : 'busy';
-      if (!call.releasedLocally) {
+      // a call transferred away was reported by its Transfered event already
+      if (!call.transferredAway) {
         // the far end released: its connection first, then ours (the softphone goes idle)
-        this.#emitAll((x) => this.#cleared(call, call.remoteDevice, 'null', cause, x));
+        if (!call.releasedLocally) this.#emitAll((x) => this.#cleared(call, call.remoteDevice, 'null', cause, x));
+        this.#emitAll((x) => this.#cleared(call, this.#device, 'null', cause, x));
       }
-      this.#emitAll((x) => this.#cleared(call, this.#device, 'null', cause, x));
       this.#changed();
     }
+  }
+
+  /** Accepts a REFER (202) and calls its Refer-To target; the referrer then leaves the old call. */
+  #followReferral(call: CallRecord, referral: Referral): void {
+    if (this.#closed) return;
+    call.clearCause = 'singleStepTransfer';
+    const to = userOf(referral.referTo.uri);
+    referral
+      .accept()
+      .then(() => this.#place(referral.makeInviter(this.#inviterOptions), to))
+      .catch((error: unknown) => this.#safeTrace({ type: 'error', error }));
   }
 
   #cleared(call: CallRecord, device: string, local: LocalConnectionState, cause: EventCause, x: string): CstaEvent {

@@ -1,18 +1,17 @@
 /**
  * The sip.js adapter in a real Chromium (issue #9): softphone pages register with Kamailio over
  * WebSocket (RFC 7118) and are controlled by uaCSTA (ECMA TR/87) from Node over UDP; then a
- * controller page controls a Node-side CstaServer through the same Kamailio.
+ * controller page controls a Node-side CstaServer through the same Kamailio. The lab (Kamailio,
+ * Chromium, the page server) is `support.ts`; `controller-page.test.ts` and
+ * `answer-transfer.test.ts` cover a simulated phone, AnswerCall and SingleStepTransferCall.
  *
  * Debian's `chromium` is driven by playwright-core (no downloaded browser) with fake media
  * devices, so the calls carry real WebRTC audio between the two pages. Kamailio runs
  * `test/kamailio/kamailio-ws.cfg`. Skipped only when /usr/bin/chromium is absent.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSoftphoneServer, type SoftphoneServer } from '../../../examples/browser-softphone/serve.js';
 import { parseCsta } from '../../../src/csta/index.js';
 import type { CstaMessage } from '../../../src/csta/model/types.js';
 import { acceptSipCstaChannels, openSipCstaChannel } from '../../../src/node/sip-csta-channel.js';
@@ -20,124 +19,36 @@ import type { SipResponse } from '../../../src/sip/message/types.js';
 import { CstaClient, type CstaEvent } from '../../../src/uacsta/client.js';
 import { CstaServiceError } from '../../../src/uacsta/errors.js';
 import { CstaServer } from '../../../src/uacsta/server.js';
-import { startKamailioWs, type RunningKamailio, type RunningKamailioWs } from '../../kamailio/kamailio.js';
-import { digestFor, register, station, userAgent, type Station } from '../kamailio/support.js';
+import { digestFor, register } from '../kamailio/support.js';
+import { HAVE_CHROMIUM, OUTPUT, RSS, SKIP_NOTE, startBrowserLab, type BrowserLab, type ControllerApi } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const SKIP_NOTE = 'skipped only when /usr/bin/chromium is absent (Debian package chromium)';
-const OUTPUT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../test-output');
-const NS = 'http://www.ecma-international.org/standards/ecma-323/csta/ed3';
-const RSS = `<RequestSystemStatus xmlns="${NS}"/>`;
-
-let kam: RunningKamailioWs;
-let web: SoftphoneServer;
-let server: BrowserServer;
-let browser: Browser;
-const cleanups: Array<() => Promise<unknown>> = [];
-
-/** Kamailio's UDP side seen as the RunningKamailio the shared helpers take. */
-function udpSide(k: RunningKamailioWs): RunningKamailio {
-  return { pid: k.pid, host: k.host, port: k.udpPort, algorithm: 'MD5', log: k.log, stop: k.stop };
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- kamailio ---\n${kam?.log().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** A softphone page for `user`, registered through Kamailio over WebSocket. */
-async function openPage(user: string, extra = ''): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 720, height: 560 } });
-  cleanups.push(() => context.close());
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  const q = `user=${user}&domain=127.0.0.1:${kam.udpPort}&ws=ws://127.0.0.1:${kam.wsPort}${extra}`;
-  await page.goto(`${web.url}?${q}`);
-  await until(`${user} registered (${problems.join('; ')})`, () =>
-    page.evaluate(() => (window as unknown as { softphone: { registration: string } }).softphone.registration === 'registered'),
-  );
-  return page;
-}
-
-interface PageView {
-  controllers: string[];
-  calls: { callID: string; direction: string; remoteDevice: string; state: string }[];
-}
-const view = (page: Page): Promise<PageView> =>
-  page.evaluate(() => {
-    const s = (window as unknown as { softphone: PageView }).softphone;
-    return { controllers: [...s.controllers], calls: s.calls };
-  });
-const media = (page: Page): Promise<{ connectionState: string; bytesReceived: number; bytesSent: number }> =>
-  page.evaluate(() =>
-    (window as unknown as { softphone: { mediaStats(): Promise<{ connectionState: string; bytesReceived: number; bytesSent: number }> } }).softphone.mediaStats(),
-  );
-
-/** A UDP user agent of ours, registered in Kamailio as `user`. */
-async function nodeUa(user: string): Promise<{ st: Station; ua: ReturnType<typeof userAgent> }> {
-  const st = await station();
-  cleanups.push(() => st.endpoint.close());
-  const k = udpSide(kam);
-  const digest = digestFor(user, 'unused');
-  const ua = userAgent(st, k, user, digest);
-  cleanups.push(() => ua.close());
-  return { st, ua };
-}
+let lab: BrowserLab;
 
 beforeAll(async () => {
-  if (!HAVE_CHROMIUM) return;
-  mkdirSync(OUTPUT, { recursive: true });
-  kam = await startKamailioWs();
-  web = await startSoftphoneServer({ port: 0 });
-  server = await chromium.launchServer({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', '--no-sandbox'],
-  });
-  browser = await chromium.connect(server.wsEndpoint());
+  if (HAVE_CHROMIUM) lab = await startBrowserLab();
 }, 30_000);
 
 afterAll(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  // end Chromium by its PID if closing did not
-  const pid = server?.process().pid;
-  await server?.close().catch(() => undefined);
-  if (pid !== undefined) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await web?.close();
-  await kam?.stop();
+  await lab?.close();
 }, 20_000);
 
 describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => {
   it.skipIf(!HAVE_CHROMIUM)(
     `a Node controller makes page A call page B (real WebRTC audio), sees Originated, Delivered, Established, clears it (${SKIP_NOTE})`,
     async () => {
-      const a = await openPage('alice');
-      const b = await openPage('bob', '&autoAnswer=1');
+      const a = await lab.openPage('alice');
+      const b = await lab.openPage('bob', '&autoAnswer=1');
 
       // The controller: our UserAgent over UDP, through Kamailio to alice's WebSocket.
-      const { st, ua } = await nodeUa('ctl');
-      const channel = await openSipCstaChannel(ua, `sip:alice@127.0.0.1:${kam.udpPort}`, { body: RSS });
+      const { st, ua } = await lab.nodeUa('ctl');
+      const channel = await openSipCstaChannel(ua, `sip:alice@127.0.0.1:${lab.kam.udpPort}`, { body: RSS });
       const opened = parseCsta(channel.establishedBody ?? '');
       expect(opened.ok && opened.value).toEqual({ type: 'RequestSystemStatusResponse', edition: 'ed3', systemStatus: 'normal' });
       const client = new CstaClient({ channel, invokeTimeoutMs: 10_000 });
       const events: CstaEvent[] = [];
       client.on('event', (e) => events.push(e));
-      await until('the "controlled by" indicator', async () => (await view(a)).controllers.length === 1);
-      expect((await view(a)).controllers[0]).toMatch(/^sip:ctl@127\.0\.0\.1/);
+      await lab.until('the "controlled by" indicator', async () => (await lab.view(a)).controllers.length === 1);
+      expect((await lab.view(a)).controllers[0]).toMatch(/^sip:ctl@127\.0\.0\.1/);
 
       const monitor = await client.request({ type: 'MonitorStart', monitorObject: { deviceObject: 'alice' } });
       const xref = monitor.monitorCrossRefID;
@@ -148,7 +59,7 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
       expect(made.callingDevice).toEqual({ callID, deviceID: 'alice' });
 
       const types = (): string[] => events.map((e) => e.type);
-      await until('Established', () => types().includes('EstablishedEvent'));
+      await lab.until('Established', () => types().includes('EstablishedEvent'));
       expect(types()).toEqual(['ServiceInitiatedEvent', 'OriginatedEvent', 'DeliveredEvent', 'EstablishedEvent']);
       for (const e of events) expect(e.monitorCrossRefID).toBe(xref);
       expect(events[1]).toMatchObject({
@@ -166,14 +77,14 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
 
       // Real media between the pages: ICE connected, audio RTP flowing both ways.
       for (const p of [a, b]) {
-        const m = await until('audio RTP', async () => {
-          const s = await media(p);
+        const m = await lab.until('audio RTP', async () => {
+          const s = await lab.media(p);
           return s.connectionState === 'connected' && s.bytesReceived > 0 && s.bytesSent > 0 ? s : undefined;
         });
         expect(m.connectionState).toBe('connected');
       }
-      expect((await view(a)).calls).toEqual([{ callID, direction: 'outgoing', remoteDevice: 'bob', state: 'Established' }]);
-      expect((await view(b)).calls.map((c) => c.state)).toEqual(['Established']);
+      expect((await lab.view(a)).calls).toEqual([{ callID, direction: 'outgoing', remoteDevice: 'bob', state: 'Established' }]);
+      expect((await lab.view(b)).calls.map((c) => c.state)).toEqual(['Established']);
       await a.screenshot({ path: join(OUTPUT, 'softphone.png') });
       expect(existsSync(join(OUTPUT, 'softphone.png'))).toBe(true);
 
@@ -191,7 +102,7 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
       // Hold and retrieve (re-INVITEs a=sendonly / a=sendrecv through Kamailio), DTMF, mute, DND.
       const own = { callID, deviceID: 'alice' };
       expect((await client.request({ type: 'HoldCall', callToBeHeld: own })).type).toBe('HoldCallResponse');
-      expect((await view(a)).calls[0]?.state).toBe('Held');
+      expect((await lab.view(a)).calls[0]?.state).toBe('Held');
       expect((await client.request({ type: 'RetrieveCall', callToBeRetrieved: own })).type).toBe('RetrieveCallResponse');
       expect((await client.request({ type: 'GenerateDigits', connectionToSendDigits: own, charactersToSend: '12#' })).type).toBe(
         'GenerateDigitsResponse',
@@ -203,20 +114,20 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
       await client.request({ type: 'SetDoNotDisturb', device: 'alice', doNotDisturbOn: true });
       expect(await client.request({ type: 'GetDoNotDisturb', device: 'alice' })).toMatchObject({ doNotDisturbOn: true });
       await client.request({ type: 'SetDoNotDisturb', device: 'alice', doNotDisturbOn: false });
-      await until('the feature events', () => types().filter((t) => t === 'DoNotDisturbEvent').length === 2);
+      await lab.until('the feature events', () => types().filter((t) => t === 'DoNotDisturbEvent').length === 2);
       expect(types().slice(4)).toEqual(['HeldEvent', 'RetrievedEvent', 'MicrophoneMuteEvent', 'DoNotDisturbEvent', 'DoNotDisturbEvent']);
 
       const cleared = await client.request({ type: 'ClearConnection', connectionToBeCleared: { callID, deviceID: 'alice' } });
       expect(cleared.type).toBe('ClearConnectionResponse');
-      await until('ConnectionCleared', () => types().includes('ConnectionClearedEvent'));
+      await lab.until('ConnectionCleared', () => types().includes('ConnectionClearedEvent'));
       expect(events.at(-1)).toMatchObject({
         type: 'ConnectionClearedEvent',
         droppedConnection: { callID, deviceID: 'alice' },
         releasingDevice: { deviceIdentifier: 'alice' },
         cause: 'normalClearing',
       });
-      await until('page B idle', async () => (await view(b)).calls.length === 0);
-      expect((await view(a)).calls).toEqual([]);
+      await lab.until('page B idle', async () => (await lab.view(b)).calls.length === 0);
+      expect((await lab.view(a)).calls).toEqual([]);
 
       // Every INFO the controller sent was answered by the adapter: a final response with a CSTA
       // body (or the 415 above), none an empty 200 that sip.js would send unseen.
@@ -242,7 +153,7 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
       }
 
       await client.close();
-      await until('the indicator cleared', async () => (await view(a)).controllers.length === 0);
+      await lab.until('the indicator cleared', async () => (await lab.view(a)).controllers.length === 0);
     },
     45_000,
   );
@@ -251,8 +162,8 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
     `a controller page controls a Node-side CstaServer (MonitorStart, MakeCall, events) (${SKIP_NOTE})`,
     async () => {
       // The controlled phone: a CstaServer on our UDP UserAgent, registered as "desk".
-      const { st, ua } = await nodeUa('desk');
-      const reg = await register(st, udpSide(kam), 'desk', digestFor('desk', 'unused'));
+      const { st, ua } = await lab.nodeUa('desk');
+      const reg = await register(st, lab.udp, 'desk', digestFor('desk', 'unused'));
       expect(reg.responses.map((r) => r.status)).toEqual([200]);
       let server: CstaServer | undefined;
       acceptSipCstaChannels(ua, (channel) => {
@@ -274,11 +185,11 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
         });
       });
 
-      const c = await openPage('web', '&mode=controller');
-      type Api = { controller: { connect(t: string, b?: string): Promise<string>; request(m: CstaMessage): Promise<unknown>; close(): Promise<void>; events: CstaEvent[] } };
+      const c = await lab.openPage('web', '&mode=controller');
+      type Api = ControllerApi;
       const established = await c.evaluate(
         ([t, b]) => (window as unknown as Api).controller.connect(t!, b),
-        [`sip:desk@127.0.0.1:${kam.udpPort}`, RSS],
+        [`sip:desk@127.0.0.1:${lab.kam.udpPort}`, RSS],
       );
       expect(established).toContain('<systemStatus>normal</systemStatus>');
       const request = (m: CstaMessage): Promise<unknown> => c.evaluate((msg) => (window as unknown as Api).controller.request(msg), m);
@@ -291,7 +202,7 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
         type: 'MakeCallResponse',
         callingDevice: { callID: 'd1', deviceID: 'desk' },
       });
-      const events = await until('three events in the page', async () => {
+      const events = await lab.until('three events in the page', async () => {
         const e = await c.evaluate(() => (window as unknown as Api).controller.events.map((x) => x.type));
         return e.length >= 3 ? e : undefined;
       });
@@ -302,7 +213,7 @@ describe('sip.js softphone in Chromium, through Kamailio over WebSocket', () => 
       });
       expect(server?.state).toBe('Open');
       await c.evaluate(() => (window as unknown as Api).controller.close());
-      await until('the Node side saw the BYE', () => server?.state === 'Closed');
+      await lab.until('the Node side saw the BYE', () => server?.state === 'Closed');
     },
     30_000,
   );
