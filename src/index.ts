@@ -77,3 +77,33 @@ export { connectCsta, openCstaAssociation, sipCstaChannelFactory } from './node/
 export type { SipOpenOptions } from './node/connect-csta.js';
 export { NotifyCstaChannel, openNotifyCstaChannel, acceptNotifyCstaChannels, UACSTA_EVENT_PACKAGE } from './node/notify-csta-channel.js';
 export type { NotifyCstaOptions, AcceptNotifyCstaOptions } from './node/notify-csta-channel.js';
+
+// Simulated phone (issue #7): the pure call model and simulator, vendor profiles as data, the
+// in-process exchange, and the SIP binding (many phones on one socket).
+export { SimulatedPhone, PhoneDevice, PHONE_DEVICE_DEFAULTS, InProcessExchange, PHONE_PROFILES, phoneProfile } from './phone/index.js';
+export type {
+  CallEndCause,
+  CallRejectReason,
+  CallSignalling,
+  CallSignallingInput,
+  PlaceCallRequest,
+  ConnectionState,
+  DeviceEvent,
+  AppliedForwarding,
+  LineEvent,
+  PhoneDeviceOptions,
+  PhoneLine,
+  InProcessExchangeOptions,
+  CstaChallenge,
+  OutOfDialogCsta,
+  PhoneProfile,
+  PhoneProfileName,
+  PhoneControl,
+  SimulatedPhoneOptions,
+  SimulatedPhoneState,
+  SimulatedPhoneTraceEvent,
+} from './phone/index.js';
+export { SipPhoneHost, parseListenAddress, PHONE_CHALLENGE_REALM, MAX_LINES_PER_PHONE } from './phone/sip/sip-phone-host.js';
+export type { SipPhoneHostOptions, SipPhoneOptions, SipPhone, SipPhoneLine, SipPhoneHostLogEvent, SipCredentials, ListenAddress } from './phone/sip/sip-phone-host.js';
+export { SipCallSignalling } from './phone/sip/sip-call-signalling.js';
+export type { SipCallSignallingOptions, SipCallLogEvent, SipLineBinding } from './phone/sip/sip-call-signalling.js';

@@ -11,6 +11,7 @@ import { runDecode, DECODE_HELP } from './commands/decode.js';
 import { runEncode, ENCODE_HELP } from './commands/encode.js';
 import { runInvoke, INVOKE_HELP } from './commands/invoke.js';
 import { runMonitor, MONITOR_HELP } from './commands/monitor.js';
+import { runPhone, PHONE_HELP } from './commands/phone.js';
 import { runResponder, RESPONDER_HELP } from './commands/responder.js';
 import { EXIT, type CliIo } from './io.js';
 
@@ -19,6 +20,7 @@ const COMMANDS: Readonly<Record<string, { run: (a: readonly string[], io: CliIo)
   encode: { run: runEncode, help: ENCODE_HELP, summary: 'typed JSON → CSTA XML (choose the edition)' },
   invoke: { run: runInvoke, help: INVOKE_HELP, summary: 'one CSTA request in its own session; the response as JSON' },
   monitor: { run: runMonitor, help: MONITOR_HELP, summary: 'start a monitor and print its events as JSON lines' },
+  phone: { run: runPhone, help: PHONE_HELP, summary: 'simulated CSTA-controllable SIP phones on one socket' },
   responder: { run: runResponder, help: RESPONDER_HELP, summary: 'answer every CSTA request positively (bench/smoke peer)' },
 };
 

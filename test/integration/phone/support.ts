@@ -43,6 +43,8 @@ import { brief } from '../../unit/phone/harness.js';
 export interface Controller {
   readonly ua: UserAgent;
   readonly endpoint: SipEndpoint;
+  /** The first line of every SIP message the controller received (`SIP/2.0 401 Unauthorized`, `INFO sip:…`). */
+  readonly received: string[];
   /** Opens a session to `target` (the phone's Contact, or its AoR through a proxy). */
   session(target: string): Promise<{ client: CstaClient; events: CstaEvent[] }>;
   close(): Promise<void>;
@@ -50,7 +52,14 @@ export interface Controller {
 
 export async function controller(options: { outboundProxy?: string; digest?: DigestClient } = {}): Promise<Controller> {
   const transport = await UdpTransport.listen({ host: '127.0.0.1', port: 0 });
-  const endpoint = new SipEndpoint({ transports: [transport] });
+  const received: string[] = [];
+  const decoder = new TextDecoder();
+  const endpoint = new SipEndpoint({
+    transports: [transport],
+    trace: (e) => {
+      if (e.type === 'received') received.push(decoder.decode(e.bytes.subarray(0, 120)).split('\r\n')[0]!);
+    },
+  });
   const ua = new UserAgent({
     endpoint,
     aor: 'sip:cti@127.0.0.1',
@@ -62,6 +71,7 @@ export async function controller(options: { outboundProxy?: string; digest?: Dig
   return {
     ua,
     endpoint,
+    received,
     async session(target) {
       const channel = await openSipCstaChannel(ua, target);
       const client = new CstaClient({ channel });
