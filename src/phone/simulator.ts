@@ -13,11 +13,11 @@
 
 import { parseCsta, serializeCsta } from '../csta/index.js';
 import type { CstaServiceMap, Edition, UniversalFailure } from '../csta/model/types.js';
-import { UaCstaError } from '../errors.js';
+import { isUaCstaError, UaCstaError } from '../errors.js';
 import { PHONE_LIMITS } from '../limits.js';
 import type { CstaChannel, CstaChannelAnswer } from '../uacsta/channel.js';
 import type { CstaEvent } from '../uacsta/client.js';
-import { CstaServiceError } from '../uacsta/errors.js';
+import { CstaRejectedError, CstaServiceError } from '../uacsta/errors.js';
 import { CstaServer, type CstaServerTraceEvent } from '../uacsta/server.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { CallSignalling, CallSignallingInput } from './call-signalling.js';
@@ -25,6 +25,12 @@ import type { DeviceEvent } from './call-model.js';
 import { PhoneDevice, type AppliedForwarding, type LineEvent, type PhoneDeviceOptions, type PhoneLine } from './device.js';
 import { deviceText } from './device-address.js';
 import { phoneProfile, PHONE_PROFILES, type PhoneProfile } from './profiles.js';
+
+/** An event that went unanswered (timeout) or was answered 408: the session is suspect. */
+function suspect(error: unknown): boolean {
+  if (error instanceof CstaRejectedError) return error.status === 408;
+  return isUaCstaError(error) && (error.code === 'SIP_ERR_TIMEOUT' || error.code === 'UACSTA_ERR_TIMEOUT');
+}
 
 /** What the simulator reports through `trace`. */
 export type SimulatedPhoneTraceEvent =
@@ -300,6 +306,13 @@ export class SimulatedPhone {
           await session.server.emit(event);
         } catch (error) {
           this.#safeTrace({ type: 'event-failed', session: session.id, event: event.type, error });
+          if (suspect(error)) {
+            // digest §1.7: a 408 or a timeout on an in-dialog request makes the session suspect;
+            // the controller that vanished without BYE (and without session timers) would
+            // otherwise keep this session, and its monitors, for ever. It re-opens if alive.
+            void session.server.close();
+            return;
+          }
         }
       }
     } finally {
