@@ -7,7 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { readFileSync, realpathSync } from 'node:fs';
+import { runCall, CALL_HELP } from './commands/call.js';
 import { runDecode, DECODE_HELP } from './commands/decode.js';
+import { runDemo, DEMO_HELP } from './commands/demo.js';
 import { runEncode, ENCODE_HELP } from './commands/encode.js';
 import { runInvoke, INVOKE_HELP } from './commands/invoke.js';
 import { runMonitor, MONITOR_HELP } from './commands/monitor.js';
@@ -16,6 +18,8 @@ import { runResponder, RESPONDER_HELP } from './commands/responder.js';
 import { EXIT, type CliIo } from './io.js';
 
 const COMMANDS: Readonly<Record<string, { run: (a: readonly string[], io: CliIo) => Promise<number>; help: string; summary: string }>> = {
+  demo: { run: runDemo, help: DEMO_HELP, summary: 'two simulated phones and a controller on loopback: a call, as a ladder' },
+  call: { run: runCall, help: CALL_HELP, summary: 'MakeCall FROM → TO and follow the events until established or failed' },
   decode: { run: runDecode, help: DECODE_HELP, summary: 'CSTA XML → typed JSON' },
   encode: { run: runEncode, help: ENCODE_HELP, summary: 'typed JSON → CSTA XML (choose the edition)' },
   invoke: { run: runInvoke, help: INVOKE_HELP, summary: 'one CSTA request in its own session; the response as JSON' },

@@ -8,11 +8,12 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { isUaCstaError, UaCstaError } from '../errors.js';
 import { openSipCstaChannel } from '../node/sip-csta-channel.js';
+import { TLS_TRUST_HINT } from '../sip/transport/node/stream-connection.js';
 import { uriTarget } from '../sip/ua/uri-target.js';
 import { CstaClient } from '../uacsta/client.js';
 import { CstaRejectedError, CstaServiceError } from '../uacsta/errors.js';
 import { readHostPort, readTargetUri, readTransport, UsageError, type CliTransport } from './args.js';
-import { createCliUserAgent, localAddressFor, transportOf, type CliUserAgent } from './target.js';
+import { createCliUserAgent, localAddressFor, transportOf, type CliUserAgent, type CliUserAgentOptions } from './target.js';
 
 /** The options every session command takes, as `parseArgs` declares them. */
 export const SESSION_OPTIONS = {
@@ -89,7 +90,7 @@ export interface CliSession {
  * Opens the session; resolves with it, or rejects with what the INVITE failed with (the agent is
  * closed then).
  */
-export async function openSession(s: SessionSettings): Promise<CliSession> {
+export async function openSession(s: SessionSettings, extra: Pick<CliUserAgentOptions, 'endpoint'> = {}): Promise<CliSession> {
   const targetHost = uriTarget(s.target, 'udp').host;
   const host = s.local?.host ?? (await localAddressFor(targetHost));
   const agent = await createCliUserAgent({
@@ -97,6 +98,7 @@ export async function openSession(s: SessionSettings): Promise<CliSession> {
     host,
     port: s.local?.port ?? 0,
     listen: false,
+    ...(extra.endpoint === undefined ? {} : { endpoint: extra.endpoint }),
     ...(s.tlsClient === undefined ? {} : { tlsClient: s.tlsClient }),
     ...(s.credentials === undefined ? {} : { credentials: s.credentials }),
   });
@@ -129,8 +131,20 @@ export async function openSession(s: SessionSettings): Promise<CliSession> {
     await agent.close();
     if (isUaCstaError(e) && e.code === 'ERR_ABORTED')
       throw new UaCstaError('UACSTA_ERR_TIMEOUT', `no answer to the INVITE within ${s.timeoutMs} ms`);
-    throw e;
+    throw connectionFailure(e) ?? e;
   }
+}
+
+/**
+ * A connection that could not be opened (refused, TLS handshake failed), as the transport named
+ * it, with the CLI's own way to trust a CA; `undefined` for any other failure.
+ */
+function connectionFailure(e: unknown): UaCstaError | undefined {
+  if (!isUaCstaError(e) || e.code !== 'SIP_ERR_TRANSPORT') return undefined;
+  const inner = e.cause;
+  if (!isUaCstaError(inner) || inner.code !== 'SIP_ERR_TRANSPORT') return undefined;
+  const message = inner.message.replace(TLS_TRUST_HINT, `trust its CA with --ca FILE or the transport's client.ca option`);
+  return new UaCstaError('SIP_ERR_TRANSPORT', message, { cause: inner });
 }
 
 /**

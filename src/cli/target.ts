@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { DigestClient } from '../sip/auth/digest-client.js';
 import { SipEndpoint } from '../sip/endpoint.js';
+import type { SipEndpointTraceEvent } from '../sip/endpoint-types.js';
 import { TcpTransport } from '../sip/transport/node/tcp.js';
 import { TlsTransport } from '../sip/transport/node/tls.js';
 import { UdpTransport } from '../sip/transport/node/udp.js';
@@ -119,6 +120,8 @@ export interface CliUserAgentOptions extends ListenOptions {
   /** Digest credentials for 401/407 (RFC 3261 §22; any realm). */
   readonly credentials?: { readonly username: string; readonly password: string };
   readonly ua?: Partial<Pick<UserAgentOptions, 'trace' | 'timers'>>;
+  /** Endpoint options made once the transport is open: `(t) => trace.endpointOptions([t], 'uacsta')`. */
+  readonly endpoint?: (transport: Transport) => { readonly trace?: (event: SipEndpointTraceEvent) => void };
 }
 
 function hostInUri(host: string): string {
@@ -128,7 +131,7 @@ function hostInUri(host: string): string {
 /** Builds transport, endpoint and UA. */
 export async function createCliUserAgent(o: CliUserAgentOptions): Promise<CliUserAgent> {
   const transport = await listenTransport(o);
-  const endpoint = new SipEndpoint({ transports: [transport] });
+  const endpoint = new SipEndpoint({ transports: [transport], ...(o.endpoint?.(transport) ?? {}) });
   const user = o.user ?? 'uacsta';
   const sentBy = transport.sentBy;
   const hostPort = `${hostInUri(sentBy.host)}${sentBy.port === undefined ? '' : `:${sentBy.port}`}`;

@@ -7,7 +7,8 @@
  * comes in the body of the final response of the same transaction; a `<CSTAErrorCode>` there is a
  * {@link CstaServiceError}. Events come as requests from the peer: each is answered 200 without
  * a body at once, parsed, and delivered to `on('event')` and to the listeners of its
- * `monitorCrossRefID`. A failed or timed-out request never ends the association (RFC 5057).
+ * `monitorCrossRefID` in a later task, once that 200 has gone out (see {@link nextTask}). A
+ * failed or timed-out request never ends the association (RFC 5057).
  */
 
 import { parseCsta, serializeCsta } from '../csta/index.js';
@@ -27,6 +28,35 @@ import {
 import { CstaRejectedError, CstaServiceError } from './errors.js';
 import { createEventStream, type EventIterator } from './event-stream.js';
 import { checkSystemStatus, requestSystemStatusBody } from './system-status.js';
+
+/**
+ * Runs `fn` in a later task of the event loop (not a microtask): after every microtask queued so
+ * far has run.
+ *
+ * @remarks
+ * A channel hands the answer of a request to its transport within the microtasks that follow the
+ * handler's return (`CstaChannelHandler`; our SIP binding answers the INFO in a promise chain
+ * and the server transaction writes the 200 synchronously, RFC 3261 §17.2.2). Events are given to
+ * listeners here, so that a request a listener sends leaves after the 200 of the event's INFO; a
+ * strict peer (a SIPp scenario) expects that order. Ordering, not time: no {@link Clock} is
+ * involved, so a manual clock in tests does not hold events back.
+ */
+function nextTask(fn: () => void): void {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown; MessageChannel?: typeof MessageChannel };
+  if (typeof g.setImmediate === 'function') {
+    g.setImmediate(fn);
+  } else if (typeof g.MessageChannel === 'function') {
+    // browsers: a message is a task, without the 4 ms clamp of nested setTimeout(0)
+    const ch = new g.MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      fn();
+    };
+    ch.port2.postMessage(undefined);
+  } else {
+    globalThis.setTimeout(fn, 0);
+  }
+}
 
 /** Every CSTA event (root element named `…Event`). */
 export type CstaEvent = Extract<CstaMessage, { readonly type: `${string}Event` }>;
@@ -166,6 +196,8 @@ export class CstaClient {
   readonly #held: CstaEvent[] = [];
   /** Releases scheduled after a response and not yet run. */
   #releasing = 0;
+  /** Events due to listeners in the next task, in arrival order (see {@link nextTask}). */
+  readonly #ready: CstaEvent[] = [];
   #peerEdition: Edition | undefined;
   #state: CstaClientState = 'Open';
   #closing: Promise<void> | undefined;
@@ -448,13 +480,16 @@ export class CstaClient {
       if (this.#held.length >= this.#maxHeld) {
         const early = this.#held.shift()!;
         this.#safeTrace({ type: 'dropped', reason: `released <${early.type}> early: ${this.#maxHeld} events held (maxHeldEvents)` });
-        queueMicrotask(() => this.#deliver(early));
+        // it came maxHeldEvents INFOs ago, so its 200 has normally gone out long since: deliver it
+        // at once, unless events wait before it
+        if (this.#ready.length > 0) this.#enqueue([early]);
+        else queueMicrotask(() => this.#deliver(early));
       }
       this.#held.push(event);
       return { status: 200 };
     }
-    // deliver after the answer is on its way, so a slow listener never delays the 200
-    queueMicrotask(() => this.#deliver(event));
+    // deliver after the 200 has gone out: a listener's request must not overtake it
+    this.#enqueue([event]);
     return { status: 200 };
   }
 
@@ -473,8 +508,23 @@ export class CstaClient {
         this.#releasing--;
         // with another request in flight, later events may be its own: release only the earlier
         const n = this.#inFlight.size > 0 ? Math.min(count, this.#held.length) : this.#held.length;
-        for (const event of this.#held.splice(0, n)) this.#deliver(event);
+        this.#enqueue(this.#held.splice(0, n));
       });
+  }
+
+  /**
+   * Queues events for listeners: each is delivered in a task of its own, in order, so what a
+   * listener starts (an `await`, a request) runs before the next event as it did when each event
+   * came in its own datagram.
+   */
+  #enqueue(events: readonly CstaEvent[]): void {
+    for (const event of events) {
+      this.#ready.push(event);
+      nextTask(() => {
+        const next = this.#ready.shift();
+        if (next !== undefined) this.#deliver(next);
+      });
+    }
   }
 
   #deliver(event: CstaEvent): void {
@@ -497,6 +547,7 @@ export class CstaClient {
   #ended(reason: string): void {
     if (this.#state === 'Closed') return;
     // events received before the end are delivered, not lost
+    for (const event of this.#ready.splice(0)) this.#deliver(event);
     for (const event of this.#held.splice(0)) this.#deliver(event);
     this.#state = 'Closed';
     for (const off of this.#unsubscribe.splice(0)) off();

@@ -15,6 +15,7 @@ import { isUaCstaError, UaCstaError } from '../errors.js';
 import { CSTA_CONTENT_TYPE, isCstaContentType, type CstaChannel, type CstaChannelAnswer, type CstaChannelRequest } from './channel.js';
 import type { CstaEvent } from './client.js';
 import { CstaRejectedError, CstaServiceError } from './errors.js';
+import { supportedServicesFor } from './features.js';
 
 /** Answers one service; resolves its positive response or throws a {@link CstaServiceError}. */
 export type CstaServiceHandler<K extends keyof CstaServiceMap> = (
@@ -177,7 +178,7 @@ export class CstaServer {
         return this.#reply({ type: 'RequestSystemStatusResponse', systemStatus: 'normal' }, edition);
       if (m.type === 'GetCSTAFeatures' && this.#answerFeatures) {
         try {
-          return this.#reply(this.#features(), edition);
+          return this.#reply(this.#features(edition ?? this.#edition), edition);
         } catch (error) {
           this.#safeTrace({ type: 'handler-error', service: m.type, error });
           return this.#reply({ type: 'CSTAErrorCode', operation: 'generic' }, edition);
@@ -215,24 +216,16 @@ export class CstaServer {
     return { status: 200, body };
   }
 
-  /** A GetCSTAFeaturesResponse listing the services that have a handler (digest §4.2). */
-  #features(): CstaMessage {
-    const names = new Set([...this.#handlers.keys()].map((s) => s[0]!.toLowerCase() + s.slice(1)));
-    names.add('getCSTAFeatures');
-    const services: Record<string, Record<string, object>> = {};
-    const top = SCHEMA.types['GetCSTAFeaturesResponseSupportedServices'];
-    if (top !== undefined && top.k === 'seq') {
-      for (const list of top.f) {
-        const def = SCHEMA.types[list.t];
-        if (def === undefined || def.k !== 'seq') continue;
-        for (const item of def.f) {
-          const field = item.f ?? item.n;
-          if (!names.has(field)) continue;
-          const key = list.f ?? list.n;
-          (services[key] ??= {})[field] = {};
-        }
-      }
-    }
+  /**
+   * A GetCSTAFeaturesResponse listing the services answered here (digest §4.2): those with a
+   * handler, GetCSTAFeatures itself, and RequestSystemStatus when it is answered by default;
+   * only flags that exist in `edition` (ECMA-323 ed6 added some).
+   */
+  #features(edition: Edition): CstaMessage {
+    const answered = new Set(this.#handlers.keys());
+    answered.add('GetCSTAFeatures');
+    if (this.#answerSystemStatus) answered.add('RequestSystemStatus');
+    const services = supportedServicesFor(answered, edition);
     return { type: 'GetCSTAFeaturesResponse', supportedServices: services, supportedEvents: {} } as CstaMessage;
   }
 

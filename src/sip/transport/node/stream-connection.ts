@@ -26,6 +26,23 @@ import {
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 
+/** The advice given with a TLS certificate that does not verify (the CLI names its own option too). */
+export const TLS_TRUST_HINT = "trust its CA with the transport's client.ca option";
+
+/**
+ * OpenSSL and Node codes of a peer certificate that does not verify (`tls.connect`'s
+ * `rejectUnauthorized`, on by default): the cases where trusting a CA is the fix.
+ */
+const CERT_ERRORS = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
 /**
  * State of a stream connection.
  *
@@ -74,7 +91,11 @@ export class StreamConnection {
   #closeReason = 'peer';
   #closeError: unknown;
   /** Failure callbacks of writes made before the connection was up. */
-  #early: ((error: Error) => void)[] = [];
+  #early: ((error: UaCstaError) => void)[] = [];
+  /** The TCP connection is up (for TLS, the handshake may still fail). */
+  #tcpUp = false;
+  /** The ready event fired: the connection carried SIP. */
+  #ready = false;
 
   constructor(options: StreamConnectionOptions) {
     this.#o = options;
@@ -94,7 +115,11 @@ export class StreamConnection {
     });
     socket.on('close', () => this.#finish());
     if (!options.inbound) {
+      socket.once('connect', () => {
+        this.#tcpUp = true;
+      });
       socket.once(options.readyEvent, () => {
+        this.#ready = true;
         if (this.#state === 'Connecting') this.#state = 'Open';
         this.#early = [];
       });
@@ -129,20 +154,23 @@ export class StreamConnection {
     if (onError === undefined) socket.write(bytes);
     else {
       let told = false;
-      const tell = (error: Error): void => {
+      const tell = (error: UaCstaError): void => {
         if (told) return;
         told = true;
-        onError(
+        onError(error);
+      };
+      // a TLS socket acknowledges writes queued before the handshake even when it then fails, and
+      // a refused socket fails them only with "stream destroyed": the close reports the cause
+      const early = this.#state === 'Connecting';
+      if (early) this.#early.push(tell);
+      socket.write(bytes, (error) => {
+        if (!error || (early && !this.#ready)) return;
+        tell(
           transportFailure(
             `could not send to ${this.remote.host}:${this.remote.port}: ${error.message}`,
             error,
           ),
         );
-      };
-      // a TLS socket acknowledges writes queued before the handshake even when it then fails
-      if (this.#state === 'Connecting') this.#early.push(tell);
-      socket.write(bytes, (error) => {
-        if (error) tell(error);
       });
     }
     if (!this.#paused && socket.writableLength > this.#o.highWaterBytes) {
@@ -240,6 +268,26 @@ export class StreamConnection {
     }, ms);
   }
 
+  /**
+   * Why an outbound connection never carried SIP, naming the peer and the cause: refused (or
+   * unreachable), or a TLS handshake that failed, with {@link TLS_TRUST_HINT} when the peer's
+   * certificate did not verify (RFC 5630 §3; verification stays on).
+   */
+  #connectFailure(): UaCstaError {
+    const error = this.#closeError;
+    const cause = error instanceof Error ? error : new Error(`connection closed (${this.#closeReason})`);
+    const where = `${this.remote.host}:${this.remote.port}`;
+    const code = (cause as { code?: unknown }).code;
+    // a name mismatch (ERR_TLS_CERT_ALTNAME_INVALID) is not fixed by trusting a CA: no hint
+    const certificate = typeof code === 'string' && CERT_ERRORS.has(code);
+    if (this.#o.readyEvent === 'secureConnect' && (this.#tcpUp || certificate)) {
+      const hint = certificate ? `; ${TLS_TRUST_HINT}` : '';
+      return transportFailure(`TLS handshake with ${where} failed: ${cause.message}${hint}`, cause);
+    }
+    const protocol = this.#o.readyEvent === 'secureConnect' ? 'TLS' : 'TCP';
+    return transportFailure(`cannot open a ${protocol} connection to ${where}: ${cause.message}`, cause);
+  }
+
   /** Runs once, on `close()` or when the socket closes: forget the connection, tell the sink. */
   #finish(): void {
     if (this.#state === 'Closed') return;
@@ -252,12 +300,9 @@ export class StreamConnection {
     const early = this.#early;
     this.#early = [];
     if (early.length > 0) {
-      const cause =
-        this.#closeError instanceof Error
-          ? this.#closeError
-          : new Error(`connection closed (${this.#closeReason})`);
+      const failure = this.#connectFailure();
       queueMicrotask(() => {
-        for (const tell of early) tell(cause);
+        for (const tell of early) tell(failure);
       });
     }
     this.#o.sink().trace({

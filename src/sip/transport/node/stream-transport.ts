@@ -165,6 +165,18 @@ export function plainAddress(address: string | undefined): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
+/**
+ * The failure callback of a send, read when the failure happens rather than when `send` is
+ * called: the endpoint sets `onError` on its hop right after the transaction's first send (the
+ * transaction does not exist before), and a connection that is refused or fails its TLS handshake
+ * fails later than that (`SendOptions.onError`: "never synchronously from `send`"). Options
+ * without an `onError` field (a stateless response) get none.
+ */
+export function lateOnError(options: SendOptions | undefined): ((error: UaCstaError) => void) | undefined {
+  if (options === undefined || !('onError' in options)) return undefined;
+  return (error) => options.onError?.(error);
+}
+
 /** Listens and connects for TCP or TLS; see {@link TcpTransport} and {@link TlsTransport}. */
 export class StreamTransport implements Transport {
   readonly protocol: 'tcp' | 'tls';
@@ -257,7 +269,7 @@ export class StreamTransport implements Transport {
       connection = this.#flows.find(target.host, target.port);
     if (connection === undefined || connection.state === 'Closed')
       connection = this.#connect(target);
-    connection.write(bytes, options?.onError);
+    connection.write(bytes, lateOnError(options));
   }
 
   alias(flow: FlowId, address: TransportAddress): void {

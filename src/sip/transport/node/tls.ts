@@ -4,8 +4,10 @@
  * @remarks
  * The listener needs a key and certificate (`server`); outbound connections verify the peer's
  * certificate against `client.ca` (or the system roots) unless told otherwise, and send SNI for
- * host names (not for IP addresses, RFC 6066 §3). A handshake that fails is traced and its
- * socket closed; it never reaches the SIP layer.
+ * host names (not for IP addresses, RFC 6066 §3). An inbound handshake that fails is traced
+ * and its socket closed; it never reaches the SIP layer. An outbound one fails the requests
+ * written to it with `SIP_ERR_TRANSPORT` ("TLS handshake with HOST:PORT failed: …", with how to
+ * trust the CA when the certificate did not verify), so the transaction ends at once.
  */
 
 import { isIP, type Socket } from 'node:net';

@@ -46,6 +46,7 @@ import {
   checkHost,
   checkPort,
   plainAddress,
+  lateOnError,
 } from './stream-transport.js';
 
 /** The WebSocket subprotocol of SIP (RFC 7118 §4.1). */
@@ -231,7 +232,8 @@ export class WsTransport implements Transport {
       }
       c = this.#connect(target);
     }
-    this.#write(c, bytes, options?.onError);
+    // read when the failure happens: the endpoint sets the hop's onError after the first send
+    this.#write(c, bytes, lateOnError(options));
   }
 
   alias(flow: FlowId, address: TransportAddress): void {
