@@ -31,6 +31,7 @@ import {
   type CstaChannelResponse,
   type CstaChannelState,
 } from '../uacsta/channel.js';
+import { ChannelCore } from '../uacsta/channel-core.js';
 
 /** The Event package of out-of-dialog CSTA (digest §1.10). */
 export const UACSTA_EVENT_PACKAGE = 'uaCSTA';
@@ -69,12 +70,9 @@ function toResponse(res: SipResponse): CstaChannelResponse {
 export class NotifyCstaChannel implements CstaChannel {
   readonly #ua: UserAgent;
   readonly #options: NotifyCstaOptions;
-  readonly #closedListeners = new Set<(c: CstaChannelClosed) => void>();
-  readonly #held: { request: CstaChannelRequest; resolve: (a: CstaChannelAnswer) => void }[] = [];
+  readonly #core = new ChannelCore({ maxHeld: UACSTA_LIMITS.maxHeldEvents });
   readonly #onEnd: () => void;
   #target: string;
-  #handler: CstaChannelHandler | undefined;
-  #closed: CstaChannelClosed | undefined;
   #establishedBody: string | undefined;
 
   /** @internal Use {@link openNotifyCstaChannel} or {@link acceptNotifyCstaChannels}. */
@@ -91,7 +89,7 @@ export class NotifyCstaChannel implements CstaChannel {
   }
 
   get state(): CstaChannelState {
-    return this.#closed === undefined ? 'Open' : 'Closed';
+    return this.#core.closed === undefined ? 'Open' : 'Closed';
   }
 
   /** The CSTA body of the answer to the first NOTIFY, when `open` was given one. */
@@ -110,7 +108,7 @@ export class NotifyCstaChannel implements CstaChannel {
   }
 
   async send(body: string): Promise<CstaChannelResponse> {
-    if (this.#closed !== undefined) throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#closed.reason})`);
+    if (this.#core.closed !== undefined) throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#core.closed.reason})`);
     const headers: Record<string, string> = {
       Event: UACSTA_EVENT_PACKAGE,
       'Content-Disposition': CSTA_CONTENT_DISPOSITION,
@@ -122,21 +120,11 @@ export class NotifyCstaChannel implements CstaChannel {
   }
 
   onRequest(handler: CstaChannelHandler): () => void {
-    if (typeof handler !== 'function') throw new UaCstaError('ERR_INVALID_ARG', 'handler must be a function');
-    this.#handler = handler;
-    for (const h of this.#held.splice(0)) void this.dispatch(h.request).then(h.resolve);
-    return () => {
-      if (this.#handler === handler) this.#handler = undefined;
-    };
+    return this.#core.onRequest(handler);
   }
 
   onClosed(listener: (closed: CstaChannelClosed) => void): () => void {
-    if (this.#closed !== undefined) {
-      listener(this.#closed);
-      return () => {};
-    }
-    this.#closedListeners.add(listener);
-    return () => this.#closedListeners.delete(listener);
+    return this.#core.onClosed(listener);
   }
 
   /** Forgets the peer; nothing is sent (there is no dialog). Idempotent. */
@@ -147,31 +135,13 @@ export class NotifyCstaChannel implements CstaChannel {
 
   /** @internal The request to the handler, held (bounded) until one is set. */
   dispatch(request: CstaChannelRequest): Promise<CstaChannelAnswer> {
-    const handler = this.#handler;
-    if (this.#closed !== undefined) return Promise.resolve({ status: 481 });
-    if (handler === undefined) {
-      if (this.#held.length >= UACSTA_LIMITS.maxHeldEvents) return Promise.resolve({ status: 503 });
-      return new Promise((resolve) => this.#held.push({ request, resolve }));
-    }
-    return Promise.resolve()
-      .then(() => handler(request))
-      .catch(() => ({ status: 500 }));
+    return this.#core.dispatch(request);
   }
 
   #end(reason: string): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = { reason };
+    if (this.#core.closed !== undefined) return;
     this.#onEnd();
-    for (const h of this.#held.splice(0)) h.resolve({ status: 481 });
-    const listeners = [...this.#closedListeners];
-    this.#closedListeners.clear();
-    for (const l of listeners) {
-      try {
-        l(this.#closed);
-      } catch {
-        // a listener's failure must not stop the others
-      }
-    }
+    this.#core.end(reason);
   }
 }
 

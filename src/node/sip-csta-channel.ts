@@ -27,6 +27,7 @@ import {
   type CstaChannelResponse,
   type CstaChannelState,
 } from '../uacsta/channel.js';
+import { ChannelCore } from '../uacsta/channel-core.js';
 
 const decoder = new TextDecoder();
 
@@ -51,18 +52,10 @@ function toAnswer(a: CstaChannelAnswer): RequestAnswer {
   };
 }
 
-interface Held {
-  readonly request: CstaChannelRequest;
-  readonly resolve: (a: CstaChannelAnswer) => void;
-}
-
 /** A {@link CstaChannel} bound to one {@link DialogHandle}. */
 export class SipCstaChannel implements CstaChannel {
   #dialog: DialogHandle | undefined;
-  #handler: CstaChannelHandler | undefined;
-  readonly #held: Held[] = [];
-  readonly #closedListeners = new Set<(c: CstaChannelClosed) => void>();
-  #closed: CstaChannelClosed | undefined;
+  readonly #core = new ChannelCore({ maxHeld: MAX_HELD_REQUESTS });
 
   /** @internal Use {@link openSipCstaChannel} or {@link acceptSipCstaChannels}. */
   constructor() {}
@@ -83,7 +76,7 @@ export class SipCstaChannel implements CstaChannel {
   }
 
   get state(): CstaChannelState {
-    return this.#closed === undefined ? 'Open' : 'Closed';
+    return this.#core.state;
   }
 
   /** True when the dialog has an RFC 4028 session timer or a periodic re-INVITE of the UA. */
@@ -98,8 +91,8 @@ export class SipCstaChannel implements CstaChannel {
    */
   async refresh(body?: string): Promise<CstaChannelResponse> {
     const dialog = this.#dialog;
-    if (dialog === undefined || this.#closed !== undefined)
-      throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#closed?.reason ?? 'not open'})`);
+    if (dialog === undefined || this.#core.closed !== undefined)
+      throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#core.closed?.reason ?? 'not open'})`);
     const hasBody = body !== undefined && body.length > 0;
     try {
       const res = await dialog.request('INVITE', {
@@ -123,8 +116,8 @@ export class SipCstaChannel implements CstaChannel {
 
   async send(body: string): Promise<CstaChannelResponse> {
     const dialog = this.#dialog;
-    if (dialog === undefined || this.#closed !== undefined)
-      throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#closed?.reason ?? 'not open'})`);
+    if (dialog === undefined || this.#core.closed !== undefined)
+      throw new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#core.closed?.reason ?? 'not open'})`);
     try {
       const res = await dialog.request('INFO', {
         body,
@@ -142,21 +135,11 @@ export class SipCstaChannel implements CstaChannel {
   }
 
   onRequest(handler: CstaChannelHandler): () => void {
-    if (typeof handler !== 'function') throw new UaCstaError('ERR_INVALID_ARG', 'handler must be a function');
-    this.#handler = handler;
-    for (const h of this.#held.splice(0)) void this.dispatch(h.request).then(h.resolve);
-    return () => {
-      if (this.#handler === handler) this.#handler = undefined;
-    };
+    return this.#core.onRequest(handler);
   }
 
   onClosed(listener: (closed: CstaChannelClosed) => void): () => void {
-    if (this.#closed !== undefined) {
-      listener(this.#closed);
-      return () => {};
-    }
-    this.#closedListeners.add(listener);
-    return () => this.#closedListeners.delete(listener);
+    return this.#core.onClosed(listener);
   }
 
   async close(): Promise<void> {
@@ -177,29 +160,11 @@ export class SipCstaChannel implements CstaChannel {
 
   /** @internal The request to the handler, held until one is set. */
   dispatch(request: CstaChannelRequest): Promise<CstaChannelAnswer> {
-    const handler = this.#handler;
-    if (handler === undefined) {
-      if (this.#held.length >= MAX_HELD_REQUESTS) return Promise.resolve({ status: 503 });
-      return new Promise((resolve) => this.#held.push({ request, resolve }));
-    }
-    return Promise.resolve()
-      .then(() => handler(request))
-      .catch(() => ({ status: 500 }));
+    return this.#core.dispatch(request);
   }
 
   #end(reason: string): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = { reason };
-    for (const h of this.#held.splice(0)) h.resolve({ status: 481 });
-    const listeners = [...this.#closedListeners];
-    this.#closedListeners.clear();
-    for (const l of listeners) {
-      try {
-        l(this.#closed);
-      } catch {
-        // a listener's failure must not stop the others
-      }
-    }
+    this.#core.end(reason);
   }
 }
 

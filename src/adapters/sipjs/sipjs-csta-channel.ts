@@ -24,6 +24,7 @@ import {
   type CstaChannelResponse,
   type CstaChannelState,
 } from '../../uacsta/channel.js';
+import { ChannelCore } from '../../uacsta/channel-core.js';
 
 /** Requests held while no handler is set; past this they are answered 503 (RFC 3261 §21.5.4). */
 export const SIPJS_MAX_HELD_REQUESTS = 64;
@@ -67,11 +68,6 @@ function responseOf(response: Core.IncomingResponse): CstaChannelResponse {
   };
 }
 
-interface Held {
-  readonly request: CstaChannelRequest;
-  readonly resolve: (a: CstaChannelAnswer) => void;
-}
-
 /** What a channel reports through `trace`. */
 export type SipJsChannelTraceEvent =
   | { readonly type: 'request'; readonly method: string; readonly status: number }
@@ -80,10 +76,10 @@ export type SipJsChannelTraceEvent =
 /** A {@link CstaChannel} bound to one sip.js core session (either SIP role). */
 export class SipJsCstaChannel implements CstaChannel {
   #session: Core.Session | undefined;
-  #handler: CstaChannelHandler | undefined;
-  readonly #held: Held[] = [];
-  readonly #closedListeners = new Set<(c: CstaChannelClosed) => void>();
-  #closed: CstaChannelClosed | undefined;
+  readonly #core = new ChannelCore({
+    maxHeld: SIPJS_MAX_HELD_REQUESTS,
+    onHandlerError: (error) => this.#safeTrace({ type: 'handler-error', error }),
+  });
   #remote = '';
   readonly #trace: (event: SipJsChannelTraceEvent) => void;
   /** Every request the peer sent in this dialog, answered by this channel (for tests and traces). */
@@ -95,7 +91,7 @@ export class SipJsCstaChannel implements CstaChannel {
   }
 
   get state(): CstaChannelState {
-    return this.#closed === undefined ? 'Open' : 'Closed';
+    return this.#core.closed === undefined ? 'Open' : 'Closed';
   }
 
   /** The peer's address of record (From of the INVITE we took, or To of the one we sent). */
@@ -169,8 +165,8 @@ export class SipJsCstaChannel implements CstaChannel {
 
   send(body: string): Promise<CstaChannelResponse> {
     const session = this.#session;
-    if (session === undefined || this.#closed !== undefined)
-      return Promise.reject(new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#closed?.reason ?? 'not open'})`));
+    if (session === undefined || this.#core.closed !== undefined)
+      return Promise.reject(new UaCstaError('UACSTA_ERR_CLOSED', `the CSTA channel is closed (${this.#core.closed?.reason ?? 'not open'})`));
     return new Promise((resolve, reject) => {
       const done = (response: Core.IncomingResponse): void => {
         const r = responseOf(response);
@@ -187,26 +183,16 @@ export class SipJsCstaChannel implements CstaChannel {
   }
 
   onRequest(handler: CstaChannelHandler): () => void {
-    if (typeof handler !== 'function') throw new UaCstaError('ERR_INVALID_ARG', 'handler must be a function');
-    this.#handler = handler;
-    for (const h of this.#held.splice(0)) void this.dispatch(h.request).then(h.resolve);
-    return () => {
-      if (this.#handler === handler) this.#handler = undefined;
-    };
+    return this.#core.onRequest(handler);
   }
 
   onClosed(listener: (closed: CstaChannelClosed) => void): () => void {
-    if (this.#closed !== undefined) {
-      listener(this.#closed);
-      return () => {};
-    }
-    this.#closedListeners.add(listener);
-    return () => this.#closedListeners.delete(listener);
+    return this.#core.onClosed(listener);
   }
 
   close(): Promise<void> {
     const session = this.#session;
-    const open = this.#closed === undefined;
+    const open = this.#core.closed === undefined;
     this.#end('closed');
     if (session === undefined || !open) return Promise.resolve();
     return new Promise((resolve) => {
@@ -221,18 +207,7 @@ export class SipJsCstaChannel implements CstaChannel {
 
   /** @internal The request to the handler, held until one is set. */
   dispatch(request: CstaChannelRequest): Promise<CstaChannelAnswer> {
-    const handler = this.#handler;
-    if (handler === undefined) {
-      if (this.#closed !== undefined) return Promise.resolve({ status: 481 });
-      if (this.#held.length >= SIPJS_MAX_HELD_REQUESTS) return Promise.resolve({ status: 503 });
-      return new Promise((resolve) => this.#held.push({ request, resolve }));
-    }
-    return Promise.resolve()
-      .then(() => handler(request))
-      .catch((error: unknown) => {
-        this.#safeTrace({ type: 'handler-error', error });
-        return { status: 500 };
-      });
+    return this.#core.dispatch(request);
   }
 
   #answer(method: string, request: Core.IncomingRequest, answer: CstaChannelAnswer | Core.ResponseOptions): void {
@@ -252,18 +227,7 @@ export class SipJsCstaChannel implements CstaChannel {
   }
 
   #end(reason: string): void {
-    if (this.#closed !== undefined) return;
-    this.#closed = { reason };
-    for (const h of this.#held.splice(0)) h.resolve({ status: 481 });
-    const listeners = [...this.#closedListeners];
-    this.#closedListeners.clear();
-    for (const l of listeners) {
-      try {
-        l(this.#closed);
-      } catch {
-        // a listener's failure must not stop the others
-      }
-    }
+    this.#core.end(reason);
   }
 
   #safeTrace(event: SipJsChannelTraceEvent): void {
