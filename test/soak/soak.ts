@@ -36,7 +36,9 @@ const log = (line: string): void => void process.stdout.write(line + '\n');
 
 const phone = runPhoneProcess('udp:127.0.0.1:0');
 const stopPhone = (): Promise<void> => phone.kill('SIGKILL');
+// the phone is our child: an interrupted or terminated soak ends it too (it would be orphaned)
 process.on('SIGINT', () => void stopPhone().then(() => process.exit(130)));
+process.on('SIGTERM', () => void stopPhone().then(() => process.exit(143)));
 
 let exitCode = 0;
 try {
