@@ -15,18 +15,8 @@
  */
 
 import { createSocket, type Socket } from 'node:dgram';
+import { seeded } from '../../support/seeded.js';
 
-/** A small deterministic generator (mulberry32) in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Counts of one direction of a {@link LossyRelay}. */
 export interface RelayCounts {

@@ -15,18 +15,8 @@ import { manualClock } from '../../../src/util/clock.js';
 import { createIdGenerator, seededRandom } from '../../../src/util/ids.js';
 import type { SipEndpoint } from '../../../src/sip/endpoint.js';
 import { endpoint, info, text } from './support.js';
+import { seeded } from '../../support/seeded.js';
 
-/** A repeatable source of numbers in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Counts executions per CSeq and answers each INFO with its own CSeq in the body. */
 function countingServer(server: SipEndpoint): Map<number, number> {

@@ -8,6 +8,7 @@
  * so a relay would see one direction only. Dropping at our transport loses datagrams both ways.
  */
 import type { Transport, TransportSink } from '../../../src/sip/transport/transport.js';
+import { seeded } from '../../support/seeded.js';
 
 /** Counts of a {@link lossy} transport. */
 export interface LossCounts {
@@ -17,21 +18,10 @@ export interface LossCounts {
   sentDropped: number;
 }
 
-/** A small deterministic generator (mulberry32) in [0, 1). */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Wraps `inner` so that a share `rate` of datagrams is lost each way. */
 export function lossy(inner: Transport, rate: number, seed: number, counts: LossCounts): Transport {
-  const random = generator(seed);
+  const random = seeded(seed);
   return {
     get protocol() {
       return inner.protocol;
