@@ -212,13 +212,18 @@ export const TRACE_LIMITS = {
  *
  * @remarks
  * A controller that never acknowledges events, or opens monitor after monitor, must not grow a
- * phone without bound. Past `maxQueuedEventsPerSession` the oldest waiting event of that session
- * is dropped and traced; past `maxMonitorsPerSession` MonitorStart is answered
+ * phone without bound. Past `maxQueuedEventsPerSession` the phone ends that session (BYE) rather
+ * than drop events silently: the controller's association sees the session end, re-opens it and
+ * re-syncs (SnapshotDevice…), and is told the gap it may have missed events in; past `maxMonitorsPerSession` MonitorStart is answered
  * `subscribedResourceAvailability/objectMonitorLimitExceeded` (digest §4.1.6).
  */
 export const PHONE_LIMITS = {
   /** Monitors one CSTA session may hold on a phone at once. */
   maxMonitorsPerSession: 64,
-  /** Events waiting to be sent on one session (one event INFO is in flight at a time). */
-  maxQueuedEventsPerSession: 1_024,
+  /**
+   * Events waiting to be sent on one session (one event INFO is in flight at a time). 8,192 holds
+   * 16 s of a monitor seeing 500 events/s (a controller stalled by GC or a loaded machine, seen
+   * in `npm run soak`), at about 1 KiB each.
+   */
+  maxQueuedEventsPerSession: 8_192,
 } as const;

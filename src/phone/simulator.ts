@@ -37,7 +37,7 @@ export type SimulatedPhoneTraceEvent =
   | { readonly type: 'session-opened'; readonly session: number }
   | { readonly type: 'session-closed'; readonly session: number }
   | { readonly type: 'event-failed'; readonly session: number; readonly event: string; readonly error: unknown }
-  | { readonly type: 'event-dropped'; readonly session: number; readonly event: string; readonly reason: string }
+  | { readonly type: 'session-overflow'; readonly session: number; readonly queued: number; readonly reason: string }
   | { readonly type: 'server'; readonly session: number; readonly event: CstaServerTraceEvent };
 
 /** Options of {@link SimulatedPhone}. */
@@ -289,8 +289,17 @@ export class SimulatedPhone {
   #enqueue(session: Session, event: CstaEvent): void {
     if (session.closed) return;
     if (session.queue.length >= this.#maxQueued) {
-      const dropped = session.queue.shift()!;
-      this.#safeTrace({ type: 'event-dropped', session: session.id, event: dropped.type, reason: `${this.#maxQueued} events queued (maxQueuedEventsPerSession)` });
+      // dropping events would leave the controller with a wrong picture it cannot detect; ending
+      // the session makes it re-open, re-sync and report the gap (digest §1.8, association recovery)
+      this.#safeTrace({
+        type: 'session-overflow',
+        session: session.id,
+        queued: session.queue.length,
+        reason: `${this.#maxQueued} events wait for the controller (maxQueuedEventsPerSession); the session is ended`,
+      });
+      session.queue.length = 0;
+      void session.server.close();
+      return;
     }
     session.queue.push(event);
     void this.#pump(session);

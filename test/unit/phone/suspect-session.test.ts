@@ -2,7 +2,9 @@
  * A controller that vanished without BYE (and without session timers) leaves the phone a session
  * whose events go unanswered. Digest §1.7: a 408 or a timeout on an in-dialog request makes the
  * session suspect; the phone ends it (BYE) rather than keeping it and its monitors for ever. Other
- * failures (a 500 to one event) fail that event only.
+ * failures (a 500 to one event) fail that event only. A controller too slow for its events gets its
+ * session ended at `maxQueuedEventsPerSession` instead of silently losing events, so that its
+ * association re-opens, re-syncs and reports the gap.
  */
 import { describe, expect, it } from 'vitest';
 import { UaCstaError } from '../../../src/errors.js';
@@ -32,9 +34,13 @@ function failing(inner: CstaChannel): CstaChannel & { fail: (() => Promise<CstaC
   return ch;
 }
 
-async function setup() {
+async function setup(maxQueuedEventsPerSession?: number) {
   const clock = manualClock();
-  const phone = new SimulatedPhone({ signalling: new InProcessExchange().connect('1000'), clock });
+  const phone = new SimulatedPhone({
+    signalling: new InProcessExchange().connect('1000'),
+    clock,
+    ...(maxQueuedEventsPerSession === undefined ? {} : { maxQueuedEventsPerSession }),
+  });
   const pair = fakeChannelPair();
   const channel = failing(pair.b);
   phone.attach(channel);
@@ -77,5 +83,21 @@ describe('a session whose controller stopped answering events', () => {
     await settle();
     expect(channel.closed).toBe(0);
     expect(phone.sessions).toBe(1);
+  });
+
+  it('is ended, not thinned out, when more events wait than maxQueuedEventsPerSession', async () => {
+    const { phone, channel, settle } = await setup(3);
+    // the controller stalls: the first event INFO gets no answer (yet), the next ones queue
+    channel.fail = () => new Promise<CstaChannelResponse>(() => {});
+    for (const on of [true, false, true, false]) {
+      phone.control.setDoNotDisturb(on);
+      await settle();
+    }
+    // 1 in flight + 3 queued: still within the bound
+    expect(channel.closed).toBe(0);
+    phone.control.setDoNotDisturb(true);
+    await settle();
+    expect(channel.closed).toBe(1);
+    expect(phone.sessions).toBe(0);
   });
 });
