@@ -13,7 +13,7 @@ function uacsta(args: string[], input?: string): { status: number | null; stdout
 
 // each case starts tsx processes (one to three seconds each on a loaded 2-core machine)
 describe('the uacsta process', () => {
-  it('decodes the quick-start example (what `npm start` runs) and exits 0', () => {
+  it('decodes examples/csta/make-call.xml to typed JSON and exits 0', () => {
     const r = uacsta(['decode', 'examples/csta/make-call.xml']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ type: 'MakeCall', edition: 'ed3', calledDirectoryNumber: '2002' });
