@@ -504,7 +504,8 @@ export class DialogHandle {
    *
    * @example
    * const sub = await dialog.refer('sip:1002@pbx', { replaces: consultation });
-   * for await (const n of sub) if (n.final) console.log(n.status); // 200: transferred
+   * let outcome = 0;
+   * for await (const n of sub) if (n.final) outcome = n.status; // 200: transferred
    */
   refer(referTo: string, options: ReferOptions = {}): Promise<ReferSubscription> {
     if (typeof referTo !== 'string' || !/^[a-z][a-z0-9+.-]*:[^\s<>]+$/i.test(referTo))
