@@ -138,10 +138,11 @@ describe('architecture', () => {
 });
 
 describe('browser entry', () => {
-  it('reaches no node:* import, Buffer or process from src/browser.ts', () => {
+  /** The files reachable from `entry` by local imports, and every node:* import, Buffer or process among them. */
+  function reach(entry: string): { seen: Set<string>; bad: string[] } {
     const byPath = new Map(sources.map((s) => [s.path.replace(/\.ts$/, ''), s]));
     const seen = new Set<string>();
-    const queue = ['browser'];
+    const queue = [entry];
     const bad: string[] = [];
     while (queue.length > 0) {
       const p = queue.pop()!;
@@ -151,34 +152,22 @@ describe('browser entry', () => {
       if (f === undefined) continue;
       for (const i of f.imports) {
         if (isNode(i)) bad.push(`${f.path} imports ${i}`);
-        else if (!i.startsWith('.') && !/^[a-z@]/.test(i.split('/')[0] ?? '')) continue;
         const local = i.replace(/\.js$/, '');
         if (byPath.has(local)) queue.push(local);
       }
       if (/\b(Buffer|process)\./.test(f.text.replace(/^\s*(\*|\/\/).*$/gm, ''))) bad.push(`${f.path} mentions Buffer or process`);
     }
+    return { seen, bad };
+  }
+
+  it('reaches no node:* import, Buffer or process from src/browser.ts', () => {
+    const { seen, bad } = reach('browser');
     expect(seen.size).toBeGreaterThan(5);
     expect(bad).toEqual([]);
   });
 
   it('reaches no node:* import, Buffer or process from the sip.js entry (src/adapters/sipjs/index.ts)', () => {
-    const byPath = new Map(sources.map((s) => [s.path.replace(/\.ts$/, ''), s]));
-    const seen = new Set<string>();
-    const queue = ['adapters/sipjs/index'];
-    const bad: string[] = [];
-    while (queue.length > 0) {
-      const p = queue.pop()!;
-      if (seen.has(p)) continue;
-      seen.add(p);
-      const f = byPath.get(p);
-      if (f === undefined) continue;
-      for (const i of f.imports) {
-        if (isNode(i)) bad.push(`${f.path} imports ${i}`);
-        const local = i.replace(/\.js$/, '').replace(/\/index$/, '/index');
-        if (byPath.has(local)) queue.push(local);
-      }
-      if (/\b(Buffer|process)\./.test(f.text.replace(/^\s*(\*|\/\/).*$/gm, ''))) bad.push(`${f.path} mentions Buffer or process`);
-    }
+    const { seen, bad } = reach('adapters/sipjs/index');
     expect(seen.has('adapters/sipjs/sipjs-csta-phone')).toBe(true);
     expect(bad).toEqual([]);
   });

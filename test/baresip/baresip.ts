@@ -10,13 +10,14 @@
  * ctrl_tcp speaks netstrings (`LEN:JSON,`): commands `{"command","params","token"}`, answers
  * `{"response":true,"ok","data","token"}`, events `{"event":true,"type",…}`.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, sleep, waitListening } from '../sipp/sipp.js';
+import { spawnPeer } from '../support/peer-process.js';
 
 /** The configuration copied into each run's folder. */
 export const BARESIP_CONFIG = join(dirname(fileURLToPath(import.meta.url)), 'config');
@@ -138,44 +139,19 @@ export async function startBaresip(options: BaresipOptions = {}): Promise<Runnin
   writeFileSync(join(dir, 'accounts'), `<${uri}>;regint=0;answermode=${options.answerMode ?? 'auto'}\n`);
   writeFileSync(join(dir, 'contacts'), '');
   writeFileSync(join(dir, 'silence.wav'), silenceWav(30));
-  const child = spawn('baresip', ['-f', dir, '-s'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const append = (chunk: string): void => {
-    if (output.length < 2_000_000) output += chunk;
-  };
-  child.stdout.setEncoding('utf8').on('data', append);
-  child.stderr.setEncoding('utf8').on('data', append);
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', () => {
-      exited = true;
-      resolve();
-    });
-  });
+  const child = spawnPeer('baresip', ['-f', dir, '-s'], dir, { stdout: true, maxOutput: 2_000_000 });
   let socket: Socket | undefined;
   const stop = async (ms = 3000): Promise<void> => {
     socket?.destroy();
-    if (!exited && child.pid !== undefined) {
-      process.kill(child.pid, 'SIGTERM');
-      const timer = setTimeout(() => {
-        if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-      }, ms);
-      await exit;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await child.stop(ms);
   };
   try {
     const startMs = options.startMs ?? 10_000;
-    await waitListening(sipPort, 'udp', startMs, () => exited);
-    await waitListening(ctrlPort, 'tcp', startMs, () => exited);
+    await waitListening(sipPort, 'udp', startMs, child.exited);
+    await waitListening(ctrlPort, 'tcp', startMs, child.exited);
   } catch (error) {
     await stop();
-    throw new Error(`baresip did not start: ${String(error)}\n${output.slice(-4000)}`);
+    throw new Error(`baresip did not start: ${String(error)}\n${child.output().slice(-4000)}`);
   }
   if (child.pid === undefined) throw new Error('baresip has no pid');
 
@@ -229,9 +205,9 @@ export async function startBaresip(options: BaresipOptions = {}): Promise<Runnin
     for (;;) {
       const e = events.slice(from).find((x) => x.type === type);
       if (e !== undefined) return e;
-      if (Date.now() > end || exited) throw new Error(`no baresip ${type} within ${ms} ms; events: ${events.map((x) => x.type).join(', ')}\n${output.slice(-3000)}`);
+      if (Date.now() > end || child.exited()) throw new Error(`no baresip ${type} within ${ms} ms; events: ${events.map((x) => x.type).join(', ')}\n${child.output().slice(-3000)}`);
       await sleep(10);
     }
   };
-  return { pid: child.pid, sipPort, uri, events, command, waitEvent, output: () => output, stop };
+  return { pid: child.pid, sipPort, uri, events, command, waitEvent, output: child.output, stop };
 }

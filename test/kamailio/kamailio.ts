@@ -8,12 +8,13 @@
  * "algorithm", …)`: "", "MD5" or "SHA-256" in 5.6), so each process is started for one
  * algorithm, chosen with the define `WITH_SHA256` or `WITH_MD5`.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitListening } from '../sipp/sipp.js';
+import { spawnPeer } from '../support/peer-process.js';
 
 /** The configuration file the tests run. */
 export const KAMAILIO_CFG = join(dirname(fileURLToPath(import.meta.url)), 'kamailio.cfg');
@@ -55,51 +56,6 @@ export interface RunningKamailio {
   stop(ms?: number): Promise<void>;
 }
 
-/** A Kamailio child: its stderr (capped), whether it exited, and a stop that ends it by PID. */
-interface KamailioChild {
-  readonly pid: number | undefined;
-  readonly stderr: () => string;
-  readonly exited: () => boolean;
-  stop(ms?: number): Promise<void>;
-}
-
-/** Spawns `kamailio` with `args` in `runDir` (removed on stop); SIGTERM, then SIGKILL after `ms`. */
-function spawnKamailio(args: readonly string[], runDir: string): KamailioChild {
-  const child = spawn('kamailio', [...args], { cwd: runDir, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    if (stderr.length < 1_000_000) stderr += chunk;
-  });
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', () => {
-      exited = true;
-      resolve();
-    });
-  });
-  return {
-    pid: child.pid,
-    stderr: () => stderr,
-    exited: () => exited,
-    async stop(ms = 3000) {
-      if (!exited && child.pid !== undefined) {
-        process.kill(child.pid, 'SIGTERM');
-        const timer = setTimeout(() => {
-          if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-        }, ms);
-        await exit;
-        clearTimeout(timer);
-      }
-      rmSync(runDir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** Starts Kamailio for `algorithm` and resolves once it listens on UDP. */
 export async function startKamailio(
   algorithm: KamailioAlgorithm,
@@ -118,16 +74,16 @@ export async function startKamailio(
     '-m', '32',
     '-M', '8',
   ];
-  const child = spawnKamailio(args, runDir);
+  const child = spawnPeer('kamailio', args, runDir);
   const stop = (ms?: number): Promise<void> => child.stop(ms);
   try {
     await waitListening(port, 'udp', options.startMs ?? 10_000, child.exited);
   } catch (error) {
     await stop();
-    throw new Error(`kamailio did not start: ${String(error)}\n${child.stderr().slice(-4000)}`);
+    throw new Error(`kamailio did not start: ${String(error)}\n${child.output().slice(-4000)}`);
   }
   if (child.pid === undefined) throw new Error('kamailio has no pid');
-  return { pid: child.pid, host: '127.0.0.1', port, algorithm, log: child.stderr, stop };
+  return { pid: child.pid, host: '127.0.0.1', port, algorithm, log: child.output, stop };
 }
 
 /** The WebSocket configuration (issue #9): registrar and proxy between WS and UDP, no auth. */
@@ -173,7 +129,7 @@ export async function startKamailioWs(options: { readonly startMs?: number } = {
     '-m', '32',
     '-M', '8',
   ];
-  const child = spawnKamailio(args, runDir);
+  const child = spawnPeer('kamailio', args, runDir);
   const stop = (ms?: number): Promise<void> => child.stop(ms);
   try {
     const startMs = options.startMs ?? 10_000;
@@ -181,8 +137,8 @@ export async function startKamailioWs(options: { readonly startMs?: number } = {
     await waitListening(wsPort, 'tcp', startMs, child.exited);
   } catch (error) {
     await stop();
-    throw new Error(`kamailio (ws) did not start: ${String(error)}\n${child.stderr().slice(-4000)}`);
+    throw new Error(`kamailio (ws) did not start: ${String(error)}\n${child.output().slice(-4000)}`);
   }
   if (child.pid === undefined) throw new Error('kamailio has no pid');
-  return { pid: child.pid, host: '127.0.0.1', udpPort, wsPort, log: child.stderr, stop };
+  return { pid: child.pid, host: '127.0.0.1', udpPort, wsPort, log: child.output, stop };
 }
