@@ -227,7 +227,7 @@ export async function sipBench(rounds: number, options: SipBenchOptions = {}): P
   }
   const ours = subjects.find((s) => s.key === 'uacsta');
   if (ours && subjects.some((s) => s.key === 'npm-sip')) {
-    pairRow(ours, 'npm-sip', `uacsta UAS INFO/s vs npm sip UAS (${shape})`, 'npm sip UAS, same rounds', 'G2: ≈ 1.6× (0.35× SIPp)');
+    pairRow(ours, 'npm-sip', `uacsta UAS INFO/s vs npm sip UAS (${shape})`, 'npm sip UAS, same rounds', 'issue #4: ≥ 2×');
   }
   return rows;
 }

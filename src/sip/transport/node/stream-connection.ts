@@ -9,7 +9,8 @@
  * (`setNoDelay(true)`): npm `sip` left it on and stalled 42 ms whenever one side wrote twice in
  * a row (research/libfit.md §1.6). Reading pauses while the peer does not read what we write,
  * and the connection closes when its write buffer passes a hard limit, so a peer that sends
- * requests without reading responses cannot make us buffer without bound.
+ * requests without reading responses cannot make us buffer without bound. The writes of one
+ * event-loop turn leave together (cork until `setImmediate`): one `writev` per burst of answers.
  */
 
 import type { Socket } from 'node:net';
@@ -96,6 +97,8 @@ export class StreamConnection {
   #tcpUp = false;
   /** The ready event fired: the connection carried SIP. */
   #ready = false;
+  /** Writes of this event-loop turn are being gathered (`socket.cork()`); see {@link write}. */
+  #corked = false;
 
   constructor(options: StreamConnectionOptions) {
     this.#o = options;
@@ -151,6 +154,13 @@ export class StreamConnection {
       );
     }
     this.#lastActivity = this.#o.clock.now();
+    if (!this.#corked) {
+      // gather the writes of this turn into one writev at its end: the peer wakes once per
+      // burst of answers instead of once per message (the same reason as UDP's send batch)
+      this.#corked = true;
+      socket.cork();
+      setImmediate(this.#uncork);
+    }
     if (onError === undefined) socket.write(bytes);
     else {
       let told = false;
@@ -179,11 +189,21 @@ export class StreamConnection {
     }
   }
 
-  /** Closes the connection at once: the socket is destroyed and `onClosed` called. Idempotent. */
+  readonly #uncork = (): void => {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.#socket.uncork();
+  };
+
+  /**
+   * Closes the connection at once: the socket is destroyed and `onClosed` called. Idempotent.
+   * Writes gathered in this turn are handed to the kernel first, as far as it takes them.
+   */
   close(reason: string, error?: unknown): void {
     if (this.#state === 'Closed') return;
     this.#closeReason = reason;
     this.#closeError = error;
+    this.#uncork();
     this.#socket.destroy();
     this.#finish();
   }
