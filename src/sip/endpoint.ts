@@ -165,6 +165,9 @@ export class SipEndpoint {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       ...(options.timers === undefined ? {} : { timers: options.timers }),
       ids: this.#ids,
+      // a lingering record resends to the hop, but must not keep its transaction alive through
+      // the hop's error callback (that would hold the request and its datagram for Timer J)
+      lingerTarget: (hop) => ({ transport: hop.transport, target: hop.target, flow: hop.flow, onError: undefined }),
       trace: (event) => {
         if (event.type === 'dropped') this.#counters.dropped++;
         this.#trace?.({ type: 'transaction', event });

@@ -75,6 +75,9 @@ export interface ScannedSipMessage {
   readonly bodyStart: number;
 }
 
+/** Limit objects made by {@link resolveSipLimits} (frozen, so they stay valid). */
+const RESOLVED = new WeakSet<object>([SIP_LIMITS]);
+
 /**
  * Checks limit overrides and fills in the defaults of {@link SIP_LIMITS}.
  *
@@ -84,6 +87,8 @@ export interface ScannedSipMessage {
  */
 export function resolveSipLimits(options?: SipParseOptions): SipLimits {
   if (options === undefined) return SIP_LIMITS;
+  // an endpoint passes the same resolved object with every message: check it once
+  if (RESOLVED.has(options)) return options as SipLimits;
   const pick = (name: keyof SipLimits): number => {
     const v = options[name] ?? SIP_LIMITS[name];
     if (typeof v !== 'number' || !(v === Infinity || (Number.isInteger(v) && v >= 0))) {
@@ -94,12 +99,14 @@ export function resolveSipLimits(options?: SipParseOptions): SipLimits {
     }
     return v;
   };
-  return {
+  const limits: SipLimits = Object.freeze({
     maxMessageBytes: pick('maxMessageBytes'),
     maxHeaderSectionBytes: pick('maxHeaderSectionBytes'),
     maxHeaderCount: pick('maxHeaderCount'),
     maxBodyBytes: pick('maxBodyBytes'),
-  };
+  });
+  RESOLVED.add(limits);
+  return limits;
 }
 
 /**

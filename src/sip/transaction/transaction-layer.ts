@@ -98,6 +98,13 @@ export interface TransactionLayerOptions<T> {
   readonly ids?: IdGenerator;
   /** Sees dropped input and exceptions thrown by transaction users. */
   readonly trace?: (event: TransactionTraceEvent) => void;
+  /**
+   * What a lingering record (a non-INVITE server transaction in Completed over UDP, kept for
+   * Timer J: 32 s) keeps of the target it resends to. A target that refers back to its
+   * transaction (an error callback) would keep the transaction, its request and the received
+   * datagram alive that long: ~2 KiB per INFO, 0.6 GB at 10k INFO/s. @defaultValue the target
+   */
+  readonly lingerTarget?: (target: T) => T;
 }
 
 /**
@@ -248,6 +255,7 @@ export class TransactionLayer<T = unknown> {
   private readonly user: TransactionUser<T>;
   private readonly ids: IdGenerator;
   private readonly serverUser: ServerTransactionUser<ServerTransaction<T>>;
+  private readonly lingerTarget: ((target: T) => T) | undefined;
   private current: TransactionLayerState = 'Open';
   /** Lingering records in deadline order, live ones counted, and the sweep's queue entry. */
   private lingerHead: Lingering<T> | undefined = undefined;
@@ -269,6 +277,7 @@ export class TransactionLayer<T = unknown> {
     this.queue = createTimerQueue(options.clock ?? systemClock);
     this.user = options.user;
     this.ids = options.ids ?? createIdGenerator();
+    this.lingerTarget = options.lingerTarget;
     const trace = options.trace;
     this.env = {
       clock: this.queue,
@@ -541,7 +550,8 @@ export class TransactionLayer<T = unknown> {
     target: T,
     ms: number,
   ): Lingering<T> {
-    const record = new Lingering<T>(key, merge, bytes, target, this.queue.now() + ms);
+    const kept = this.lingerTarget === undefined ? target : this.lingerTarget(target);
+    const record = new Lingering<T>(key, merge, bytes, kept, this.queue.now() + ms);
     if (this.servers.get(key) === tx) this.servers.set(key, record);
     if (merge !== undefined && this.merges.get(merge) === tx) this.merges.set(merge, record);
     const tail = this.lingerTail;
