@@ -104,14 +104,13 @@ function template(service: string): Template {
   return { message: { type: name, ...body }, fresh };
 }
 
-function setPath(target: Record<string, unknown>, path: readonly string[], value: string): Record<string, unknown> {
-  const [head, ...rest] = path;
+/** A copy of `target` with `value` at `path` (the objects along the path copied, the rest shared). */
+function setPath(target: Record<string, unknown>, path: readonly string[], value: string, at = 0): Record<string, unknown> {
+  const head = path[at];
   if (head === undefined) return target;
-  const child = target[head];
-  return {
-    ...target,
-    [head]: rest.length === 0 ? value : setPath(child as Record<string, unknown>, rest, value),
-  };
+  const copy = { ...target };
+  copy[head] = at === path.length - 1 ? value : setPath(target[head] as Record<string, unknown>, path, value, at + 1);
+  return copy;
 }
 
 /**

@@ -33,6 +33,11 @@ export interface NamespaceInfo {
   readonly variant: boolean;
 }
 
+/** Each edition's canonical namespace URI → its (shared, frozen) answer. */
+const CANONICAL: ReadonlyMap<string, NamespaceInfo> = new Map(
+  EDITIONS.map((edition) => [namespaceOf(edition), Object.freeze({ edition, variant: false })]),
+);
+
 const HOSTS: Readonly<Record<string, boolean>> = {
   // host → is it the canonical one
   'www.ecma-international.org': true,
@@ -48,6 +53,9 @@ const HOSTS: Readonly<Record<string, boolean>> = {
  */
 export function editionOfNamespace(uri: string | undefined): NamespaceInfo | undefined {
   if (uri === undefined) return undefined;
+  // nearly every body names a canonical namespace: answer those from a table
+  const canonical = CANONICAL.get(uri);
+  if (canonical !== undefined) return canonical;
   let s = uri.trim();
   let variant = s !== uri;
   if (s.startsWith('https://')) {

@@ -68,10 +68,20 @@ const WIRE_NAMES: Readonly<Record<string, string>> = Object.freeze(
   }),
 );
 
+/** Spellings made so far (header names are few; bounded all the same). */
+const wireNames = new Map<string, string>();
+const MAX_WIRE_NAMES = 256;
+
 /** The wire spelling of a lower-case header name: `content-type` → `Content-Type`. */
 function wireName(key: string): string {
-  const known = WIRE_NAMES[key];
+  const known = WIRE_NAMES[key] ?? wireNames.get(key);
   if (known !== undefined) return known;
+  const made = capitalise(key);
+  if (wireNames.size < MAX_WIRE_NAMES) wireNames.set(key, made);
+  return made;
+}
+
+function capitalise(key: string): string {
   let out = '';
   let up = true;
   for (let i = 0; i < key.length; i++) {
@@ -167,14 +177,20 @@ function paramsText(
   return s;
 }
 
+/** No whitespace, control character, `;`, `,` or `?`: what would break a Via sent-by. */
+function isHostText(h: string): boolean {
+  for (let i = 0; i < h.length; i++) {
+    const c = h.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f || c === 0x3b || c === 0x2c || c === 0x3f) return false;
+    // the remaining Unicode white space that /\s/ matched (U+00A0, U+1680, U+2000–U+200A, …)
+    if (c >= 0xa0 && /\s/.test(h.charAt(i))) return false;
+  }
+  return true;
+}
+
 function viaText(v: Via): string {
   checkToken(v.transport, 'Via transport');
-  if (
-    typeof v.host !== 'string' ||
-    v.host.length === 0 ||
-    !isLineSafe(v.host) ||
-    /[\s;,?]/.test(v.host)
-  ) {
+  if (typeof v.host !== 'string' || v.host.length === 0 || !isHostText(v.host)) {
     invalid(`Via host must be a host name or address; got ${JSON.stringify(v.host)}`);
   }
   let s = `SIP/2.0/${v.transport.toUpperCase()} ${v.host}`;
