@@ -258,6 +258,18 @@ export class SipStreamFramer {
     return events;
   }
 
+  /**
+   * Says that the lone CRLF just reported as `pong` answered our own ping (RFC 5626 §4.4.1, the
+   * client side): it is forgotten, so that the pong to our next ping reads as a pong again
+   * rather than as the second half of a CRLFCRLF ping.
+   */
+  pongTaken(): void {
+    if (this.#state === 'Idle' && this.#crlf === 1) {
+      this.#crlf = 0;
+      this.#pongSent = false;
+    }
+  }
+
   /** Drops any buffered bytes; later pushes throw. Idempotent. */
   close(): void {
     this.#state = 'Closed';

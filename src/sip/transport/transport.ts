@@ -71,7 +71,7 @@ export type TransportTraceEvent =
       readonly type: 'flow-closed';
       readonly flow: FlowId;
       readonly remote: TransportTarget;
-      /** Why: `'idle'`, `'peer'`, `'error'`, `'limit'`, `'closed'`. */
+      /** Why: `'idle'`, `'peer'`, `'error'`, `'limit'`, `'closed'`, `'keep-alive'` (no pong), `'slow'`, `'framing'`. */
       readonly reason: string;
       readonly error?: unknown;
     }

@@ -4,7 +4,8 @@
  *
  * @remarks
  * RFC 3261 §18.3 (framing by Content-Length, through {@link SipStreamFramer}); RFC 5626 §4.4.1
- * (a CRLFCRLF "ping" is answered with a CRLF "pong"); RFC 3261 §18.4 and RFC 5626 §4.4
+ * (a CRLFCRLF "ping" is answered with a CRLF "pong"; on connections we opened we ping after a
+ * quiet interval and close the flow when no pong comes); RFC 3261 §18.4 and RFC 5626 §4.4
  * (connections that stay idle are closed by the side that keeps them). Nagle is off
  * (`setNoDelay(true)`): npm `sip` left it on and stalled 42 ms whenever one side wrote twice in
  * a row (research/libfit.md §1.6). Reading pauses while the peer does not read what we write,
@@ -13,6 +14,7 @@
  * event-loop turn leave together (cork until `setImmediate`): one `writev` per burst of answers.
  */
 
+import { randomInt } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { UaCstaError } from '../../../errors.js';
 import type { SipLimits } from '../../../limits.js';
@@ -26,6 +28,12 @@ import {
 } from '../transport.js';
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
+const CRLFCRLF = new Uint8Array([0x0d, 0x0a, 0x0d, 0x0a]);
+
+/** A uniform number in [0, 1) from the system's random source (library code never uses Math.random). */
+function cryptoRandom(): number {
+  return randomInt(0, 1_000_000) / 1_000_000;
+}
 
 /** The advice given with a TLS certificate that does not verify (the CLI names its own option too). */
 export const TLS_TRUST_HINT = "trust its CA with the transport's client.ca option";
@@ -67,6 +75,11 @@ export interface StreamConnectionOptions {
   readonly idleTimeoutMs: number;
   /** See `StreamTransportOptions.messageTimeoutMs`. */
   readonly messageTimeoutMs: number;
+  /** See `StreamTransportOptions.keepAliveMs`; `Infinity` on inbound connections. */
+  readonly keepAliveMs: number;
+  readonly pongTimeoutMs: number;
+  /** A number in [0, 1) for the keep-alive's spread. @defaultValue from `node:crypto` */
+  readonly random?: () => number;
   readonly highWaterBytes: number;
   readonly maxWriteBufferBytes: number;
   readonly sink: () => TransportSink;
@@ -99,6 +112,11 @@ export class StreamConnection {
   #ready = false;
   /** Writes of this event-loop turn are being gathered (`socket.cork()`); see {@link write}. */
   #corked = false;
+  /** The next keep-alive check, and the wait for the pong to the ping sent (RFC 5626 §4.4.1). */
+  #keepAliveTimer: TimerHandle | undefined;
+  #pongTimer: TimerHandle | undefined;
+  /** This connection's keep-alive interval: `keepAliveMs` × a random 0.8–1.0, fixed per flow. */
+  #keepAliveMs = Infinity;
 
   constructor(options: StreamConnectionOptions) {
     this.#o = options;
@@ -125,6 +143,11 @@ export class StreamConnection {
         this.#ready = true;
         if (this.#state === 'Connecting') this.#state = 'Open';
         this.#early = [];
+        if (options.keepAliveMs !== Infinity) {
+          const spread = 0.8 + 0.2 * (options.random ?? cryptoRandom)();
+          this.#keepAliveMs = Math.max(1, Math.round(options.keepAliveMs * spread));
+          this.#armKeepAlive(this.#keepAliveMs);
+        }
       });
     }
     this.#armIdle(options.idleTimeoutMs);
@@ -235,6 +258,13 @@ export class StreamConnection {
           sink.trace({ type: 'ping', flow: this.id });
           break;
         case 'pong':
+          if (this.#pongTimer !== undefined) {
+            // the answer to our keep-alive: the flow is alive
+            this.#o.clock.clearTimeout(this.#pongTimer);
+            this.#pongTimer = undefined;
+            this.#framer.pongTaken();
+            this.#armKeepAlive(this.#keepAliveMs);
+          }
           break;
         case 'error':
           sink.trace({
@@ -278,6 +308,30 @@ export class StreamConnection {
     }, this.#o.messageTimeoutMs);
   }
 
+  /**
+   * RFC 5626 §4.4.1 on a connection we opened: after `#keepAliveMs` without a byte either way,
+   * a CRLFCRLF ping, then `pongTimeoutMs` for the CRLF pong, or the flow has failed and closes.
+   */
+  #armKeepAlive(ms: number): void {
+    if (this.#state === 'Closed') return;
+    this.#keepAliveTimer = this.#o.clock.setTimeout(() => {
+      this.#keepAliveTimer = undefined;
+      if (this.#state === 'Closed') return;
+      const quiet = this.#o.clock.now() - this.#lastActivity;
+      if (quiet < this.#keepAliveMs) return this.#armKeepAlive(this.#keepAliveMs - quiet);
+      this.#lastActivity = this.#o.clock.now();
+      this.#socket.write(CRLFCRLF);
+      this.#pongTimer = this.#o.clock.setTimeout(() => {
+        this.#pongTimer = undefined;
+        const error = transportFailure(
+          `connection ${this.id}: no pong from ${this.remote.host}:${this.remote.port} within ${this.#o.pongTimeoutMs} ms of a keep-alive ping (RFC 5626 §4.4.1); the flow has failed`,
+        );
+        this.#o.sink().trace({ type: 'dropped', reason: error.message, source: this.remote, error });
+        this.close('keep-alive', error);
+      }, this.#o.pongTimeoutMs);
+    }, ms);
+  }
+
   #armIdle(ms: number): void {
     if (ms === Infinity || this.#state === 'Closed') return;
     this.#idleTimer = this.#o.clock.setTimeout(() => {
@@ -316,6 +370,10 @@ export class StreamConnection {
     this.#idleTimer = undefined;
     if (this.#messageTimer !== undefined) this.#o.clock.clearTimeout(this.#messageTimer);
     this.#messageTimer = undefined;
+    if (this.#keepAliveTimer !== undefined) this.#o.clock.clearTimeout(this.#keepAliveTimer);
+    this.#keepAliveTimer = undefined;
+    if (this.#pongTimer !== undefined) this.#o.clock.clearTimeout(this.#pongTimer);
+    this.#pongTimer = undefined;
     this.#framer.close();
     const early = this.#early;
     this.#early = [];

@@ -56,6 +56,18 @@ export interface StreamTransportOptions {
    * never. @defaultValue `TRANSPORT_LIMITS.streamMessageTimeoutMs`
    */
   readonly messageTimeoutMs?: number;
+  /**
+   * RFC 5626 §4.4.1 keep-alive on the connections this transport opens: after this long without
+   * a byte either way, a CRLFCRLF "ping" (at a random 80–100 % of the value, so that many
+   * clients do not ping in step); a "pong" (CRLF) must come back within `pongTimeoutMs` or the
+   * flow has failed and is closed, so that the next request opens a fresh one. It also keeps
+   * NAT bindings and the idle timeouts of both ends from closing a quiet CSTA link. Inbound
+   * connections only answer pings. `Infinity` sends none. @defaultValue 120_000 (below the
+   * 300 s idle timeout)
+   */
+  readonly keepAliveMs?: number;
+  /** How long to wait for the pong to a keep-alive ping (RFC 5626 §4.4.1: 10 s). @defaultValue 10_000 */
+  readonly pongTimeoutMs?: number;
   /** Most connections at once, inbound and outbound. @defaultValue `TRANSPORT_LIMITS.maxConnections` */
   readonly maxConnections?: number;
   /** Unsent bytes on a connection above which its reading pauses. @defaultValue `TRANSPORT_LIMITS.streamHighWaterBytes` */
@@ -71,6 +83,8 @@ export const STREAM_TRANSPORT_DEFAULTS = {
   host: '127.0.0.1',
   idleTimeoutMs: 300_000,
   messageTimeoutMs: TRANSPORT_LIMITS.streamMessageTimeoutMs,
+  keepAliveMs: 120_000,
+  pongTimeoutMs: 10_000,
   maxConnections: TRANSPORT_LIMITS.maxConnections,
   highWaterBytes: TRANSPORT_LIMITS.streamHighWaterBytes,
   maxWriteBufferBytes: TRANSPORT_LIMITS.maxStreamWriteBufferBytes,
@@ -95,6 +109,8 @@ interface Resolved {
   readonly limits: SipLimits;
   readonly idleTimeoutMs: number;
   readonly messageTimeoutMs: number;
+  readonly keepAliveMs: number;
+  readonly pongTimeoutMs: number;
   readonly maxConnections: number;
   readonly highWaterBytes: number;
   readonly maxWriteBufferBytes: number;
@@ -148,6 +164,8 @@ function resolve(o: StreamTransportOptions, protocol: 'tcp' | 'tls'): Resolved {
     limits: resolveSipLimits(o.limits),
     idleTimeoutMs: count(o.idleTimeoutMs ?? d.idleTimeoutMs, 'idleTimeoutMs', 1),
     messageTimeoutMs: count(o.messageTimeoutMs ?? d.messageTimeoutMs, 'messageTimeoutMs', 1),
+    keepAliveMs: count(o.keepAliveMs ?? d.keepAliveMs, 'keepAliveMs', 1),
+    pongTimeoutMs: count(o.pongTimeoutMs ?? d.pongTimeoutMs, 'pongTimeoutMs', 1),
     maxConnections: count(o.maxConnections ?? d.maxConnections, 'maxConnections', 1),
     highWaterBytes: count(o.highWaterBytes ?? d.highWaterBytes, 'highWaterBytes', 1),
     maxWriteBufferBytes: count(
@@ -329,6 +347,8 @@ export class StreamTransport implements Transport {
       clock: o.clock,
       idleTimeoutMs: o.idleTimeoutMs,
       messageTimeoutMs: o.messageTimeoutMs,
+      keepAliveMs: inbound ? Infinity : o.keepAliveMs,
+      pongTimeoutMs: o.pongTimeoutMs,
       highWaterBytes: o.highWaterBytes,
       maxWriteBufferBytes: o.maxWriteBufferBytes,
       sink: () => this.#sink,

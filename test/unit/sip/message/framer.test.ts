@@ -203,3 +203,16 @@ describe('SipStreamFramer', () => {
     expect(() => framer.push(wire)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
   });
 });
+
+describe('SipStreamFramer on the pinging side (RFC 5626 §4.4.1)', () => {
+  it('reads two pongs that arrive apart as two pongs once each was taken, not as one ping', () => {
+    const client = new SipStreamFramer();
+    expect(client.push(enc.encode('\r\n'))).toEqual([{ type: 'pong' }]);
+    client.pongTaken();
+    expect(client.push(enc.encode('\r\n'))).toEqual([{ type: 'pong' }]);
+    // without pongTaken the second CRLF completes a CRLFCRLF: a ping, as a server must read it
+    const server = new SipStreamFramer();
+    server.push(enc.encode('\r\n'));
+    expect(server.push(enc.encode('\r\n'))).toEqual([{ type: 'ping' }]);
+  });
+});
