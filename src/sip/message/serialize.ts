@@ -16,38 +16,59 @@ import { MAX_CSEQ } from './validate.js';
 
 const utf8 = new TextEncoder();
 
-/** Size of one shared slab of output bytes. */
+/** Size of one shared slab of bytes. */
 const SLAB_BYTES = 65_536;
-/** Outputs larger than this get their own allocation rather than a slab view. */
+/** Pieces larger than this get their own allocation rather than a slab view. */
 const SLAB_MAX_TAKE = 16_384;
-let slab = new Uint8Array(0);
-let slabOffset = 0;
-
-/** Makes sure the current slab has `n` free bytes at `slabOffset`; false when `n` is too big for slabs. */
-function slabRoom(n: number): boolean {
-  if (n > SLAB_MAX_TAKE) return false;
-  if (slabOffset + n > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabOffset = 0;
-  }
-  return true;
-}
-
-function slabTake(n: number): Uint8Array {
-  const view = slab.subarray(slabOffset, slabOffset + n);
-  slabOffset += n;
-  return view;
-}
 
 /**
- * `n` fresh bytes: a view into a shared 64 KiB slab for small sizes, as Node's Buffer pool does,
- * because giving every datagram its own ArrayBuffer costs more than parsing it. The view's
- * `buffer` is the slab: use the view (or `byteOffset`/`byteLength`), never `.buffer` alone.
+ * Small byte arrays cut from shared 64 KiB slabs, as Node's Buffer pool does, because giving
+ * every message its own ArrayBuffer costs more than parsing it. A slab stays allocated while any
+ * view into it lives, so pieces that live alike share one: serialized messages (a UDP server
+ * transaction keeps its response for Timer J, 32 s) come from one pool, and short-lived pieces
+ * (bodies on their way into a message, frames read from a stream) from another, which would
+ * otherwise keep a third more memory alive for those 32 s.
+ */
+class SlabPool {
+  #slab = new Uint8Array(0);
+  #offset = 0;
+
+  /** Makes sure the current slab has `n` free bytes; false when `n` is too big for slabs. */
+  room(n: number): boolean {
+    if (n > SLAB_MAX_TAKE) return false;
+    if (this.#offset + n > this.#slab.length) {
+      this.#slab = new Uint8Array(SLAB_BYTES);
+      this.#offset = 0;
+    }
+    return true;
+  }
+
+  /** The free bytes after a successful {@link room}`(n)`, to write into before {@link take}. */
+  free(n: number): Uint8Array {
+    return this.#slab.subarray(this.#offset, this.#offset + n);
+  }
+
+  /** Takes the next `n` bytes (after {@link room}). */
+  take(n: number): Uint8Array {
+    const view = this.#slab.subarray(this.#offset, this.#offset + n);
+    this.#offset += n;
+    return view;
+  }
+}
+
+/** Serialized messages: they may stay for Timer J. */
+const messages = new SlabPool();
+/** Bodies on their way into a message and frames read from a stream: gone soon. */
+const scratch = new SlabPool();
+
+/**
+ * `n` fresh bytes for a short-lived piece: a view into a shared 64 KiB slab for small sizes. The
+ * view's `buffer` is the slab: use the view (or `byteOffset`/`byteLength`), never `.buffer` alone.
  *
  * @internal Shared with the stream framer.
  */
 export function takeBytes(n: number): Uint8Array {
-  return slabRoom(n) ? slabTake(n) : new Uint8Array(n);
+  return scratch.room(n) ? scratch.take(n) : new Uint8Array(n);
 }
 
 /** Header names written from typed fields, or computed: skipped in `headers` on output. */
@@ -274,11 +295,11 @@ export function serializeSipMessage(msg: SipMessage): Uint8Array {
   s += `Content-Length: ${body.length}\r\n\r\n`;
   // UTF-8 takes at most 3 bytes per UTF-16 unit: encode straight into the slab, keep what was used
   const most = s.length * 3 + body.length;
-  if (slabRoom(most)) {
-    const free = slab.subarray(slabOffset, slabOffset + most);
+  if (messages.room(most)) {
+    const free = messages.free(most);
     const { written } = utf8.encodeInto(s, free);
     free.set(body, written);
-    return slabTake(written + body.length);
+    return messages.take(written + body.length);
   }
   const head = utf8.encode(s);
   const out = new Uint8Array(head.length + body.length);
@@ -298,9 +319,9 @@ function toBody(body: SipBodyInit | undefined): Uint8Array {
   if (body === undefined) return new Uint8Array(0);
   if (typeof body === 'string') {
     const most = body.length * 3;
-    if (!slabRoom(most)) return utf8.encode(body);
-    const { written } = utf8.encodeInto(body, slab.subarray(slabOffset, slabOffset + most));
-    return slabTake(written);
+    if (!scratch.room(most)) return utf8.encode(body);
+    const { written } = utf8.encodeInto(body, scratch.free(most));
+    return scratch.take(written);
   }
   if (body instanceof Uint8Array) {
     const copy = takeBytes(body.length);
