@@ -166,8 +166,12 @@ export class SipEndpoint {
       ...(options.timers === undefined ? {} : { timers: options.timers }),
       ids: this.#ids,
       // a lingering record resends to the hop, but must not keep its transaction alive through
-      // the hop's error callback (that would hold the request and its datagram for Timer J)
-      lingerTarget: (hop) => ({ transport: hop.transport, target: hop.target, flow: hop.flow, onError: undefined }),
+      // the hop's error callback (that would hold the request and its datagram for Timer J);
+      // the transaction is done with the hop by then, so it is cut loose rather than copied
+      lingerTarget: (hop) => {
+        hop.onError = undefined;
+        return hop;
+      },
       trace: (event) => {
         if (event.type === 'dropped') this.#counters.dropped++;
         this.#trace?.({ type: 'transaction', event });

@@ -215,7 +215,13 @@ class Lingering<T> implements LingerRecord {
   next: Lingering<T> | undefined = undefined;
   readonly key: string;
   readonly merge: string | undefined;
-  readonly bytes: Uint8Array;
+  /**
+   * The response as its buffer and range rather than a view: a view is one more object per
+   * record on the heap for 32 s, and a resend (a retransmitted request) is rare.
+   */
+  readonly buffer: ArrayBufferLike;
+  readonly offset: number;
+  readonly length: number;
   readonly target: T;
   readonly deadline: number;
   constructor(
@@ -227,9 +233,16 @@ class Lingering<T> implements LingerRecord {
   ) {
     this.key = key;
     this.merge = merge;
-    this.bytes = bytes;
+    this.buffer = bytes.buffer;
+    this.offset = bytes.byteOffset;
+    this.length = bytes.byteLength;
     this.target = target;
     this.deadline = deadline;
+  }
+
+  /** The final response, to resend. */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buffer, this.offset, this.length);
   }
 }
 
@@ -450,7 +463,7 @@ export class TransactionLayer<T = unknown> {
     const existing = this.servers.get(key);
     if (existing instanceof Lingering) {
       try {
-        this.env.send(existing.bytes, existing.target, false);
+        this.env.send(existing.bytes(), existing.target, false);
       } catch (cause) {
         // As the transaction would on a failed send (§17.2.4): it ends. Its TU let go of it.
         this.forget(existing);
