@@ -30,7 +30,7 @@ import {
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const CRLFCRLF = new Uint8Array([0x0d, 0x0a, 0x0d, 0x0a]);
 
-/** A uniform number in [0, 1) from the system's random source (library code never uses Math.random). */
+/** A uniform number in [0, 1) from the system's cryptographic random source. */
 function cryptoRandom(): number {
   return randomInt(0, 1_000_000) / 1_000_000;
 }
