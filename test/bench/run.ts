@@ -6,12 +6,14 @@
  * Environment: BENCH_ROUNDS, BENCH_MS (codec rows); BENCH_SIP_ROUNDS (default 3),
  * BENCH_SIP_SECONDS (default 5) for the SIP and uaCSTA rows, which need `sipp`; BENCH_ONLY=codec,
  * BENCH_ONLY=sip or BENCH_ONLY=uacsta (the `uacsta responder` and CstaClient rows) runs one group;
+ * BENCH_ONLY=path (the answer path in process, no sockets: BENCH_PATH_INFOS per run, 40000);
  * BENCH_ONLY=phone (the simulator's memory per phone and calls/s, about 8 minutes at the default
  * sizes; BENCH_PHONE_SIZES=1000,10000 and BENCH_PHONE_RUNS=3 change it).
  */
 import { writeFileSync } from 'node:fs';
 import { codecBench } from './codec.bench.js';
 import { printTable, type BenchRow } from './harness.js';
+import { pathBench } from './path.bench.js';
 import { phoneBench } from './phone.bench.js';
 import { sipBench } from './sip.bench.js';
 import { uacstaBench } from './uacsta.bench.js';
@@ -24,6 +26,8 @@ const only = process.env['BENCH_ONLY'];
 
 const rows: BenchRow[] = [];
 if (only === undefined || only === 'codec') rows.push(...codecBench(rounds, ms));
+if (only === undefined || only === 'path')
+  rows.push(...(await pathBench(Number(process.env['BENCH_PATH_ROUNDS'] ?? 5), Number(process.env['BENCH_PATH_INFOS'] ?? 40_000))));
 if (only === undefined || only === 'sip') rows.push(...(await sipBench(sipRounds, { seconds: sipSeconds })));
 if (only === undefined || only === 'uacsta') rows.push(...(await uacstaBench(sipRounds, { seconds: sipSeconds })));
 if (only === undefined || only === 'phone') {
