@@ -15,14 +15,14 @@ import { acceptSipCstaChannels } from '../../src/node/sip-csta-channel.js';
 import { MinimalResponder, SERVICES } from '../../src/cli/minimal-response.js';
 import { SipEndpoint } from '../../src/sip/endpoint.js';
 import { createResponse } from '../../src/sip/message/serialize.js';
-import type { Transport, TransportSink, TransportTarget } from '../../src/sip/transport/transport.js';
+import type { Transport } from '../../src/sip/transport/transport.js';
 import { UserAgent } from '../../src/sip/ua/user-agent.js';
 import type { CstaServiceMap } from '../../src/csta/model/types.js';
 import { CstaServer } from '../../src/uacsta/server.js';
+import { DOUBLE_PEER as PEER, transportDouble as bytesDouble } from '../support/transport-double.js';
 import { stats, type BenchRow } from './harness.js';
 
 const DIALOGS = 64;
-const PEER: TransportTarget = { protocol: 'udp', host: '127.0.0.1', port: 5061 };
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
@@ -41,26 +41,15 @@ const MAKE_CALL_RESPONSE =
   `<?xml version="1.0" encoding="UTF-8"?><MakeCallResponse xmlns="${NS}"><callingDevice>` +
   '<callID>1</callID><deviceID>sip:1001@pbx.example.com</deviceID></callingDevice></MakeCallResponse>';
 
-/** A UDP-like transport double: bytes in through `deliver`, answers counted. */
+/** The transport double, with the answers counted and the last one kept. */
 function transportDouble(): { transport: Transport; deliver: (b: Uint8Array) => void; sent: () => number; last: () => string } {
-  let sink: TransportSink | undefined;
   let sent = 0;
   let last: Uint8Array = new Uint8Array(0);
-  const transport: Transport = {
-    protocol: 'udp',
-    reliable: false,
-    local: { host: '127.0.0.1', port: 5070 },
-    sentBy: { host: '127.0.0.1', port: 5070 },
-    state: 'Open',
-    attach: (s) => (sink = s),
-    send: (bytes) => {
-      sent++;
-      last = bytes;
-    },
-    alias: () => {},
-    close: async () => {},
-  };
-  return { transport, deliver: (b) => sink?.receive(b, PEER, undefined), sent: () => sent, last: () => dec.decode(last) };
+  const double = bytesDouble((bytes) => {
+    sent++;
+    last = bytes;
+  });
+  return { ...double, sent: () => sent, last: () => dec.decode(last) };
 }
 
 function request(method: string, dialog: number, cseq: number, toTag: string, body: string, extra = ''): Uint8Array {

@@ -13,31 +13,20 @@ import { describe, expect, it } from 'vitest';
 import { SipEndpoint } from '../../../src/sip/endpoint.js';
 import { createResponse } from '../../../src/sip/message/serialize.js';
 import type { SipRequest } from '../../../src/sip/message/types.js';
-import type { Transport, TransportSink } from '../../../src/sip/transport/transport.js';
+import type { Transport } from '../../../src/sip/transport/transport.js';
+import { transportDouble } from '../../support/transport-double.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const PEER = { protocol: 'udp' as const, host: '127.0.0.1', port: 5061 };
 
-/** A UDP-like transport that records what is sent and lets the test inject datagrams. */
+/** A transport double that keeps what is sent as text and takes datagrams as text. */
 function fakeUdp(): { transport: Transport; sent: string[]; deliver: (text: string) => void } {
-  let sink: TransportSink | undefined;
   const sent: string[] = [];
-  const transport: Transport = {
-    protocol: 'udp',
-    reliable: false,
-    local: { host: '127.0.0.1', port: 5070 },
-    sentBy: { host: '127.0.0.1', port: 5070 },
-    state: 'Open',
-    attach: (s) => (sink = s),
-    send: (bytes) => void sent.push(dec.decode(bytes)),
-    alias: () => {},
-    close: async () => {},
-  };
-  return { transport, sent, deliver: (text) => sink?.receive(enc.encode(text), PEER, undefined) };
+  const double = transportDouble((bytes) => void sent.push(dec.decode(bytes)));
+  return { transport: double.transport, sent, deliver: (text) => double.deliver(enc.encode(text)) };
 }
 
 const infoText = (n: number): string =>

@@ -13,6 +13,7 @@ import { SipStreamFramer } from '../../../src/sip/message/framer.js';
 import { TcpTransport } from '../../../src/sip/transport/node/tcp.js';
 import { UdpTransport } from '../../../src/sip/transport/node/udp.js';
 import type { Transport } from '../../../src/sip/transport/transport.js';
+import { until } from './support.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -39,14 +40,6 @@ async function udpPeer(): Promise<{ socket: Socket; port: number; got: number[] 
   socket.setRecvBufferSize(4 * 1024 * 1024); // the default queue holds only ~256 small datagrams
   cleanup.push(() => new Promise<void>((r) => socket.close(() => r())));
   return { socket, port: socket.address().port, got };
-}
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe('UDP send batching', () => {

@@ -75,11 +75,9 @@ export interface StreamConnectionOptions {
   readonly idleTimeoutMs: number;
   /** See `StreamTransportOptions.messageTimeoutMs`. */
   readonly messageTimeoutMs: number;
-  /** See `StreamTransportOptions.keepAliveMs`; `Infinity` on inbound connections. */
+  /** See `StreamTransportOptions.keepAliveMs`; used on outbound connections only. */
   readonly keepAliveMs: number;
   readonly pongTimeoutMs: number;
-  /** A number in [0, 1) for the keep-alive's spread. @defaultValue from `node:crypto` */
-  readonly random?: () => number;
   readonly highWaterBytes: number;
   readonly maxWriteBufferBytes: number;
   readonly sink: () => TransportSink;
@@ -144,7 +142,7 @@ export class StreamConnection {
         if (this.#state === 'Connecting') this.#state = 'Open';
         this.#early = [];
         if (options.keepAliveMs !== Infinity) {
-          const spread = 0.8 + 0.2 * (options.random ?? cryptoRandom)();
+          const spread = 0.8 + 0.2 * cryptoRandom();
           this.#keepAliveMs = Math.max(1, Math.round(options.keepAliveMs * spread));
           this.#armKeepAlive(this.#keepAliveMs);
         }

@@ -347,7 +347,7 @@ export class StreamTransport implements Transport {
       clock: o.clock,
       idleTimeoutMs: o.idleTimeoutMs,
       messageTimeoutMs: o.messageTimeoutMs,
-      keepAliveMs: inbound ? Infinity : o.keepAliveMs,
+      keepAliveMs: o.keepAliveMs,
       pongTimeoutMs: o.pongTimeoutMs,
       highWaterBytes: o.highWaterBytes,
       maxWriteBufferBytes: o.maxWriteBufferBytes,
