@@ -81,6 +81,11 @@ export type TransportTraceEvent =
       readonly flow: FlowId;
     }
   | {
+      /** The CRLF pong that answered our own keep-alive ping (RFC 5626 §4.4.1): the flow lives. */
+      readonly type: 'pong';
+      readonly flow: FlowId;
+    }
+  | {
       /** Something failed that the transport recovered from (a socket error, a failed send). */
       readonly type: 'error';
       readonly error: unknown;

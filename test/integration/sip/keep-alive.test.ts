@@ -76,6 +76,7 @@ describe('RFC 5626 §4.4.1 keep-alive on connections we opened', () => {
     clock.tick(10_000); // the pong came: no failure
     await settle();
     expect(traces.filter((e) => e.type === 'flow-closed')).toEqual([]);
+    expect(traces.filter((e) => e.type === 'pong').length).toBeGreaterThanOrEqual(1);
     clock.tick(1_000);
     await settle();
     expect(pings(p.received(), 1)).toBeGreaterThanOrEqual(2); // pinging on, each answered

@@ -261,6 +261,7 @@ export class StreamConnection {
             this.#o.clock.clearTimeout(this.#pongTimer);
             this.#pongTimer = undefined;
             this.#framer.pongTaken();
+            sink.trace({ type: 'pong', flow: this.id });
             this.#armKeepAlive(this.#keepAliveMs);
           }
           break;
